@@ -1,0 +1,149 @@
+"""The offline documentation site (`scripts/build_docs.py` -> `_docs/`), checked in a real browser.
+
+The site is built once per session (or reused as it is with DEEPREGIME_SITE_BUILT=1), served from 127.0.0.1 on a
+free port, and driven with Playwright through Debian's /usr/bin/chromium. Without that browser the browser tests
+skip, except under CI (CI=true), where a missing browser is a failure.
+"""
+import functools, http.server, importlib.util, os, re, subprocess, sys, threading, time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT/'_docs'
+CHROMIUM = '/usr/bin/chromium'
+CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+                 '--disable-component-update', '--disable-sync']
+IN_CI = os.environ.get('CI', '').lower() == 'true'
+
+# (notebook in nbs/, least number of plot images its page must show): each chapter adds or edits its line.
+# A chapter whose notebook is not written yet (or not listed in _quarto.yml) is skipped.
+PLOT_PAGES = [
+    ('00_data.ipynb', 1),
+    ('01_features.ipynb', 1),
+    ('02_labels.ipynb', 1),
+    ('03_model.ipynb', 0),
+    ('04_training.ipynb', 1),
+    ('05_backtest.ipynb', 1),
+    ('06_walkforward.ipynb', 1),
+]
+
+def _load_build_docs():
+    "The build script as a module (its work runs only under __main__), for the site config and page names."
+    spec = importlib.util.spec_from_file_location('build_docs', ROOT/'scripts'/'build_docs.py')
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+build_docs = _load_build_docs()
+SITE = build_docs.read_site_config(ROOT)
+LISTED = [page for _, page in SITE['pages']]
+
+def page_url(base, nb):
+    return f"{base}/{build_docs.page_name(nb)}.html"
+
+@pytest.fixture(scope='session')
+def site():
+    "The built site folder: built here once, or reused with DEEPREGIME_SITE_BUILT=1."
+    if os.environ.get('DEEPREGIME_SITE_BUILT') == '1':
+        if not (DOCS/'index.html').exists(): pytest.fail(f'DEEPREGIME_SITE_BUILT=1 but {DOCS}/index.html is missing')
+        return DOCS
+    t0 = time.time()
+    res = subprocess.run([sys.executable, str(ROOT/'scripts'/'build_docs.py')], cwd=ROOT, capture_output=True,
+                         text=True, timeout=600)
+    assert res.returncode == 0, f'site build failed ({res.returncode}):\n{res.stdout}\n{res.stderr}'
+    print(f'site built in {time.time()-t0:.1f} s')
+    return DOCS
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args): pass
+
+@pytest.fixture(scope='session')
+def server(site):
+    "Base URL of `site` served over http on 127.0.0.1 (a free port chosen by the OS)."
+    httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), functools.partial(_QuietHandler, directory=str(site)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f'http://127.0.0.1:{httpd.server_address[1]}'
+    httpd.shutdown()
+    httpd.server_close()
+
+def _no_browser(msg):
+    if IN_CI: pytest.fail(f'{msg} (CI=true: the browser checks must run)')
+    pytest.skip(f'{msg}: browser checks skipped (install with `apt-get install -y chromium`)')
+
+@pytest.fixture(scope='session')
+def browser(tmp_path_factory):
+    if not Path(CHROMIUM).exists(): _no_browser(f'{CHROMIUM} not found')
+    try: from playwright.sync_api import sync_playwright
+    except ImportError: _no_browser('playwright is not installed')
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+@pytest.fixture
+def page(browser, server):
+    "A fresh page that records requests to other hosts and JavaScript errors (checked at the end of each test)."
+    ctx = browser.new_context(viewport={'width': 1280, 'height': 900})
+    pg = ctx.new_page()
+    pg.set_default_timeout(15_000)
+    pg.foreign_requests, pg.js_errors = [], []
+    host = urlparse(server).netloc
+    pg.on('request', lambda r: pg.foreign_requests.append(r.url)
+          if urlparse(r.url).scheme in ('http', 'https') and urlparse(r.url).netloc != host else None)
+    pg.on('pageerror', lambda e: pg.js_errors.append(str(e)))
+    yield pg
+    ctx.close()
+    assert not pg.foreign_requests, f'the site asked other hosts: {pg.foreign_requests}'
+    assert not pg.js_errors, f'JavaScript errors: {pg.js_errors}'
+
+def _images(pg):
+    "[(src, naturalWidth, is a cell output)] of every <img> on the page, after it has loaded."
+    pg.wait_for_load_state('load')
+    return pg.eval_on_selector_all(
+        'img', 'els => els.map(e => [e.getAttribute("src"), e.complete ? e.naturalWidth : 0, !!e.closest(".cell_output")])')
+
+def test_site_is_offline(site):
+    "No page loads a script or stylesheet from another host (no CDN), and links between pages land on real anchors."
+    assert (site/'index.html').exists()
+    assert build_docs.check_offline(site) == []
+    assert build_docs.check_local_links(site) == []
+
+def test_index_has_title(page, server):
+    resp = page.goto(server + '/')
+    assert resp.ok
+    assert SITE['title'] in page.title()
+    assert page.locator('h1').first.is_visible()
+
+def test_navigate_to_data_page(page, server):
+    "The sidebar link leads to the data chapter, whose images all decode and include at least one plot."
+    if '00_data.ipynb' not in LISTED: pytest.fail('00_data.ipynb is not listed in _quarto.yml website.sidebar.contents')
+    page.goto(server + '/')
+    target = build_docs.page_name('00_data.ipynb') + '.html'
+    link = page.locator(f'.sidebar-tree a[href="{target}"]')
+    assert link.count() == 1, f'no sidebar link to {target}'
+    link.click()
+    page.wait_for_url(re.compile(re.escape(target) + r'(#.*)?$'))
+    assert page.locator('h1').first.is_visible()
+    imgs = _images(page)
+    broken = [src for src, w, _ in imgs if not w > 0]
+    assert not broken, f'images that did not decode: {broken}'
+    assert sum(out for *_, out in imgs) >= 1, 'no plot image on the data page'
+
+@pytest.mark.parametrize('nb,min_plots', PLOT_PAGES, ids=[nb for nb, _ in PLOT_PAGES])
+def test_page_plots(request, nb, min_plots):
+    "Each chapter's page loads, every image on it decodes, and it shows at least `min_plots` plot images."
+    if nb not in LISTED: pytest.skip(f'{nb} is not listed in _quarto.yml')
+    if not (ROOT/'nbs'/nb).exists(): pytest.skip(f'{nb} is not written yet')
+    site, server, page = (request.getfixturevalue(f) for f in ('site', 'server', 'page'))
+    html = build_docs.page_name(nb) + '.html'
+    assert (site/html).exists(), f'{html} missing from {site} although nbs/{nb} exists (stale site? rebuild it)'
+    resp = page.goto(f'{server}/{html}')
+    assert resp.ok
+    imgs = _images(page)
+    broken = [src for src, w, _ in imgs if not w > 0]
+    assert not broken, f'{html}: images that did not decode: {broken}'
+    n_plots = sum(out for *_, out in imgs)
+    assert n_plots >= min_plots, f'{html}: {n_plots} plot images, expected at least {min_plots}'
