@@ -24,8 +24,10 @@ PLOT_PAGES = [
     ('01_features.ipynb', 1),
     ('02_labels.ipynb', 1),
     ('03_model.ipynb', 0),
+    ('04a_dataset.ipynb', 0),
     ('04_training.ipynb', 1),
-    ('05_backtest.ipynb', 1),
+    ('04b_inference.ipynb', 0),
+    ('05_backtest.ipynb', 4),  # regime predictions and equity, for the seed and the honest protocol
     ('06_walkforward.ipynb', 1),
 ]
 
