@@ -68,6 +68,18 @@ def run_nbdev_proc(nb_paths, nbs_path):
     skip = r'^(?:[_.]|(?!(?:%s)$).*\.ipynb$)' % '|'.join(re.escape(n) for n in names) if names else r'^(?:[_.]|.*\.ipynb$)'
     return Path(nbdev.serve.proc_nbs(path=str(nbs_path), force=True, skip_file_re=skip))
 
+def doc_errors(proc:Path) -> list:
+    "Cells of processed notebooks whose rendering (show_doc above all) raised: ['nb: cell source …', …]."
+    bad = []
+    for nb in sorted(proc.glob('*.ipynb')):
+        for c in json.loads(nb.read_text()).get('cells', []):
+            for o in c.get('outputs', []):
+                text = re.sub(r'\x1b\[[0-9;]*m', '', ''.join(o.get('text', '')))
+                if o.get('output_type') == 'error' or 'Traceback (most recent call last)' in text:
+                    err = o.get('ename') or next((l for l in reversed(text.splitlines()) if l.strip()), '')
+                    bad.append(f"{nb.name}: {''.join(c['source']).splitlines()[-1][:80]} -> {err[:160]}")
+    return bad
+
 # ---------------------------------------------------------------------------------------------------------------
 # Step 2: Quarto dialect -> MyST / myst-nb
 
@@ -156,6 +168,11 @@ class Links:
     "What links between pages need: built pages (source name -> docname), pages not written yet, nbdev's doc URL."
     def __init__(self, pages=None, missing=(), doc_prefix=''): self.pages, self.missing, self.doc_prefix = pages or {}, set(missing), doc_prefix
 
+def _doc_anchor(href):
+    "nbdev links methods as `page.html#class.method`; the rendered show_doc heading's id drops the dot (`classmethod`)."
+    page, _, frag = href.partition('#')
+    return f'{page}#{frag.replace(".", "")}' if frag else page
+
 def rewrite_links(text, links):
     "Point links to other pages (`00_data.ipynb`, nbdev's doc-host links) at the built pages."
     link_map, missing, doc_prefix = links.pages, links.missing, links.doc_prefix
@@ -164,7 +181,7 @@ def rewrite_links(text, links):
         if name in missing: return m.group(1)  # a page not written yet: keep the words, drop the link
         if name not in link_map: return m.group(0)
         if anchor:  # anchors may be show_doc headings inside outputs, which MyST cannot resolve: check_local_links does
-            return _link_html(m.group(1), str(Path(link_map[name]).with_suffix('.html')) + anchor)
+            return _link_html(m.group(1), _doc_anchor(str(Path(link_map[name]).with_suffix('.html')) + anchor))
         return f'[{m.group(1)}]({link_map[name]})'
     # [text](00_data.ipynb#x) -> [text](data.ipynb#x): MyST resolves it to the page (and checks it exists)
     text = re.sub(r'\[((?:[^\[\]]|\[[^\]]*\])*)\]\((\./)?([\w./-]+\.ipynb)(#[\w.-]*)?\)', _page, text)
@@ -172,7 +189,7 @@ def rewrite_links(text, links):
         # nbdev's add_links points at the published site (data.html#load_market); an offline site links to itself.
         # Inline HTML, because show_doc's anchors live in cell outputs, where Sphinx's reference checks do not look.
         text = re.sub(r'\[((?:[^\[\]]|\[[^\]]*\])*)\]\(' + re.escape(doc_prefix) + r'([\w./-]*\.html(?:#[\w.-]*)?)\)',
-                      lambda m: _link_html(m.group(1), m.group(2)), text)
+                      lambda m: _link_html(m.group(1), _doc_anchor(m.group(2))), text)
     return text
 
 def front_matter(cell):
@@ -405,6 +422,8 @@ def _build(args, t0):
     except BuildError as e:
         log.error('%s', e)
         return 1
+    errs = doc_errors(ROOT/'_proc') if (ROOT/'_proc').is_dir() else []
+    if errs: log.error('rendering raised in:\n  %s', '\n  '.join(errs)); return 1
     log.info('sources ready in %.1f s (%d pages besides index)', time.time() - t0, len(toc))
     status = run_sphinx(strict=not args.no_strict)
     if status: log.error('sphinx failed (status %s); see the messages above', status); return status

@@ -1,0 +1,138 @@
+"""Training and inference speed of `RegimeTransformer` against the plain `nn.TransformerEncoder` baseline.
+
+    .venv/bin/python bench/model_speed.py [--batch 256] [--threads N] [--rounds 4] [--steps 3] [--warmup 3]
+
+Both networks have the same architecture, hyper-parameters (2 layers, 4 heads, d_model 64, feed-forward 128, dropout
+0.1, 60x6 windows) and start from the same weights; each training step is AdamW + cross-entropy on one fixed random
+batch. The contenders run in turns (`--steps` calls each, `--rounds` times) after `--warmup` untimed steps, so they
+share whatever load other users put on the machine; the figures are medians over the timed calls. Peak memory is
+measured in a fresh child process per cell: the peak resident set size (VmHWM in /proc/self/status, reset through
+/proc/self/clear_refs just before) during 3 steps at the full batch, minus the resident size just before them, after
+a warm-up at batch 2 has initialized the math libraries. (`getrusage` ru_maxrss cannot be used for this: a child
+started by fork+exec inherits the parent's peak, which is larger than anything the child does.)
+
+The last line is the training speedup of the default `RegimeTransformer` (float32, the baseline's maths); the line
+before it gives the speedup of the opt-in bf16 precision.
+
+OpenMP: unless OMP_WAIT_POLICY is already set, it is set to PASSIVE before torch is imported (`--omp-wait-policy`
+changes that). With the default (spinning) policy, two OpenMP threads on a machine whose cores are busy with other
+people's work wait for each other at every operator and both networks slow down by up to 10x.
+"""
+import argparse, json, os, subprocess, sys, time
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--batch', type=int, default=256, help='windows per step (default 256)')
+    p.add_argument('--threads', type=int, default=None, help='torch threads (default: torch default, = cores)')
+    p.add_argument('--rounds', type=int, default=4, help='interleaved rounds (default 4)')
+    p.add_argument('--steps', type=int, default=3, help='timed steps per model and round (default 3)')
+    p.add_argument('--warmup', type=int, default=3, help='untimed warm-up steps per model (default 3)')
+    p.add_argument('--seed', type=int, default=0, help='seed of weights and data (default 0)')
+    p.add_argument('--omp-wait-policy', default='PASSIVE', choices=['PASSIVE', 'ACTIVE', 'unset'],
+                   help='OMP_WAIT_POLICY if not already set in the environment (default PASSIVE)')
+    p.add_argument('--no-memory', action='store_true', help='skip the peak-memory measurements (child processes)')
+    p.add_argument('--child', default=None, help=argparse.SUPPRESS)  # internal: "<contender>:<train|infer>"
+    return p.parse_args(argv)
+
+
+ARGS = parse_args()
+if ARGS.omp_wait_policy != 'unset': os.environ.setdefault('OMP_WAIT_POLICY', ARGS.omp_wait_policy)
+
+import torch  # noqa: E402
+from deepregime.models.transformer_regime import (ModelConfig, PlainTransformerBaseline, RegimeTransformer,  # noqa: E402
+                                                  interleaved_timings, predict_step_fn, train_step_fn)
+
+CONTENDERS = {  # name -> (class, extra config); the first is the reference, the second the headline
+    'PlainTransformerBaseline': (PlainTransformerBaseline, {}),
+    'RegimeTransformer': (RegimeTransformer, {}),
+    'RegimeTransformer(attention_dropout=0)': (RegimeTransformer, {'attention_dropout': 0.0}),
+    "RegimeTransformer(precision='bfloat16')": (RegimeTransformer, {'precision': 'bfloat16'}),
+}
+
+
+def build(name, seed):
+    "The contender `name`, with the weights every contender gets for this seed."
+    torch.manual_seed(seed)
+    ref = RegimeTransformer()
+    cls, extra = CONTENDERS[name]
+    model = cls(ModelConfig(**extra))
+    model.load_state_dict(ref.state_dict())
+    return model
+
+
+def proc_status_mib(field):
+    "VmRSS, VmHWM, ... of this process in MiB (Linux)."
+    with open('/proc/self/status') as f:
+        return next(int(l.split()[1]) for l in f if l.startswith(field + ':')) / 1024
+
+
+def reset_peak_rss():
+    "Set this process's peak RSS (VmHWM) to its current RSS (Linux >= 4.0)."
+    with open('/proc/self/clear_refs', 'w') as f: f.write('5')
+
+
+def child(spec, args):
+    "Peak RSS growth (MiB) of one contender doing a few training or inference steps at the full batch."
+    name, mode = spec.rsplit(':', 1)
+    make = train_step_fn if mode == 'train' else predict_step_fn
+    model = build(name, args.seed)
+    make(build(name, args.seed), batch_size=2, seed=args.seed)()  # initialize MKL/oneDNN/OpenMP on a tiny batch
+    step = make(model, batch_size=args.batch, seed=args.seed)
+    reset_peak_rss()
+    before = proc_status_mib('VmRSS')
+    for _ in range(3): step()
+    print(json.dumps({'peak_mib': proc_status_mib('VmHWM') - before}))
+
+
+def peak_memory(name, mode, args):
+    cmd = [sys.executable, os.path.abspath(__file__), '--child', f'{name}:{mode}', '--batch', str(args.batch),
+           '--seed', str(args.seed)] + (['--threads', str(args.threads)] if args.threads else [])
+    out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ})
+    if out.returncode: raise RuntimeError(f'memory child {name}:{mode} failed:\n{out.stderr[-2000:]}')
+    return json.loads(out.stdout.strip().splitlines()[-1])['peak_mib']
+
+
+def main(args):
+    if args.threads: torch.set_num_threads(args.threads)
+    if args.child: return child(args.child, args)
+    t_start = time.perf_counter()
+    models = {name: build(name, args.seed) for name in CONTENDERS}
+    n_params = {name: m.n_parameters for name, m in models.items()}
+    print(f'model_speed: batch {args.batch}, {torch.get_num_threads()} threads, '
+          f'OMP_WAIT_POLICY={os.environ.get("OMP_WAIT_POLICY", "unset")}, torch {torch.__version__}, '
+          f'CPU capability {torch.backends.cpu.get_cpu_capability()}, seed {args.seed}, '
+          f'load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs')
+    print('parameters: ' + ', '.join(f'{k} {v:,}' for k, v in n_params.items()))
+    if len(set(n_params.values())) != 1: raise SystemExit('parameter counts differ: not the same architecture')
+    print(f'timing: {args.warmup} warm-up steps per model excluded, then {args.rounds} rounds x {args.steps} '
+          f'steps per model, interleaved; medians')
+
+    train = interleaved_timings({k: train_step_fn(m, args.batch, args.seed) for k, m in models.items()},
+                                rounds=args.rounds, steps=args.steps, warmup=args.warmup)
+    infer = interleaved_timings({k: predict_step_fn(m, args.batch, args.seed) for k, m in models.items()},
+                                rounds=args.rounds, steps=2 * args.steps, warmup=args.warmup)
+    train_ws = args.batch / train.groupby('name').seconds.median()
+    infer_ws = args.batch / infer.groupby('name').seconds.median()
+    mem = {}
+    if not args.no_memory:
+        for name in CONTENDERS:
+            for mode in ('train', 'infer'): mem[name, mode] = peak_memory(name, mode, args)
+
+    w = max(len(k) for k in CONTENDERS)
+    print(f'{"model":{w}s}  {"train win/s":>11s}  {"infer win/s":>11s}  {"train peak MiB":>14s}  {"infer peak MiB":>14s}')
+    for name in CONTENDERS:
+        m_tr = f'{mem[name, "train"]:14.1f}' if mem else f'{"-":>14s}'
+        m_in = f'{mem[name, "infer"]:14.1f}' if mem else f'{"-":>14s}'
+        print(f'{name:{w}s}  {train_ws[name]:11,.0f}  {infer_ws[name]:11,.0f}  {m_tr}  {m_in}')
+    if mem: print('peak MiB: peak RSS (VmHWM) during 3 steps at the full batch minus RSS before them, '
+                  'fresh process per cell, after a warm-up at batch 2')
+    base, ours, _, bf16 = CONTENDERS
+    print(f'total time {time.perf_counter() - t_start:.0f} s')
+    print(f'inference speedup: {infer_ws[ours] / infer_ws[base]:.1f}x')
+    print(f'training speedup of the bf16 option (precision=bfloat16, opt-in): {train_ws[bf16] / train_ws[base]:.1f}x')
+    print(f'training speedup: {train_ws[ours] / train_ws[base]:.1f}x')
+
+
+if __name__ == '__main__':
+    main(ARGS)
