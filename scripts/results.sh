@@ -10,9 +10,12 @@ export MPLBACKEND=Agg OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 mkdir -p nbs/results
 for p in seed honest; do
   .venv/bin/python -m deepregime.backtest.backtest_leverage --protocol $p \
-    --save-pred nbs/results/pred_$p.csv --json nbs/results/$p.json --plots nbs/results/$p | tee nbs/results/$p.txt
+    --save-pred nbs/results/pred_$p.csv --json nbs/results/$p.json --plots nbs/results/$p > nbs/results/.$p.txt
+  mv nbs/results/.$p.txt nbs/results/$p.txt; cat nbs/results/$p.txt
 done
+mkdir -p nbs/walkforward_results
 .venv/bin/python -m deepregime.walkforward --json nbs/walkforward_results/walkforward.json \
-  --signals nbs/walkforward_results/signals.csv.gz --plots nbs/walkforward_results > nbs/walkforward_results/run.txt
+  --signals nbs/walkforward_results/signals.csv.gz --plots nbs/walkforward_results > nbs/walkforward_results/.run.txt
+mv nbs/walkforward_results/.run.txt nbs/walkforward_results/run.txt  # only a finished run replaces the stored output
 cat nbs/walkforward_results/run.txt
 bash scripts/run_notebooks.sh index 05_backtest 06_walkforward

@@ -16,6 +16,7 @@ def test_offline_without_data_is_a_clear_error():
     with tempfile.TemporaryDirectory() as d:
         env = {k: v for k, v in os.environ.items() if k != 'DEEPREGIME_DATA'}
         env['DEEPREGIME_CACHE'] = str(Path(d)/'cache')
+        env['HTTPS_PROXY'] = env['HTTP_PROXY'] = 'http://127.0.0.1:9'  # no download can succeed, online or not
         r = subprocess.run([sys.executable, '-c', code], cwd=d, capture_output=True, text=True, env=env)
         assert not (Path(d)/'cache').exists()
     assert r.returncode != 0
