@@ -5,8 +5,9 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then "$PY" -m venv .venv; fi
 # torch first, pinned to the CPU wheel range (a plain `torch` would pull several GB of CUDA)
+# Set TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu where plain PyPI would serve the CUDA build.
 if ! .venv/bin/python -c "import torch" 2>/dev/null; then
-  .venv/bin/pip install -q 'torch>=2.13,<2.14'
+  .venv/bin/pip install -q 'torch>=2.13,<2.14' ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"}
 fi
 stamp=.venv/.deepregime-installed
 if [ ! -f "$stamp" ] || [ setup.py -nt "$stamp" ] || [ settings.ini -nt "$stamp" ]; then
