@@ -55,12 +55,21 @@ def validate_prices(df:pd.DataFrame, # price table indexed by date
     if df is None or len(df) == 0: raise DataError(f'{name}: no rows')
     missing = [c for c in cols if c not in df.columns]
     if missing: raise DataError(f'{name}: missing columns {missing}; found {list(df.columns)}')
-    df = df[list(cols)].astype(float)
+    raw = df[list(cols)]
+    df = raw.apply(pd.to_numeric, errors='coerce').astype(float)
+    text = df.isna() & raw.notna()  # present in the file but not a number
+    if text.any().any():
+        bad = df.index[text.any(axis=1)].sort_values()
+        raise DataError(f'{name}: non-numeric values in {list(text.columns[text.any()])} on {len(bad)} dates, first {_first(bad)}')
     if not df.index.is_monotonic_increasing: df = df.sort_index()
     dup = df.index[df.index.duplicated()]
     if len(dup): raise DataError(f'{name}: {len(dup)} duplicate dates, first {_first(dup.unique())}')
     bad = df.index[df.isna().any(axis=1)]
     if len(bad): raise DataError(f'{name}: NaN values on {len(bad)} dates, first {_first(bad)}')
+    inf = ~np.isfinite(df)
+    if inf.any().any():
+        bad = df.index[inf.any(axis=1)]
+        raise DataError(f'{name}: non-finite (infinite) values in {list(inf.columns[inf.any()])} on {len(bad)} dates, first {_first(bad)}')
     px = [c for c in cols if c != 'Volume']
     bad = df.index[(df[px] <= 0).any(axis=1) | ((df['Volume'] < 0) if 'Volume' in df else False)]
     if len(bad): raise DataError(f'{name}: non-positive prices on {len(bad)} dates, first {_first(bad)}')
@@ -198,14 +207,6 @@ def load_market(start:str|pd.Timestamp|None=None, # first date (inclusive); None
     gap = mkt.index[mkt['DTB3'].isna()]
     if len(gap): raise DataError(f'DTB3: no rate within {MAX_RATE_FILL} days on {len(gap)} dates, first {_first(gap)}')
     return mkt
-
-# %% ../nbs/00_data.ipynb #f465f717
-def _damaged_copy(src:Path, dst:Path, edit) -> Path:
-    "Copy the CSV `src` to the folder `dst` after applying `edit` to its lines (for tests)."
-    dst.mkdir(parents=True, exist_ok=True)
-    lines = src.read_text().splitlines()
-    (dst/src.name).write_text('\n'.join(edit(lines)) + '\n')
-    return dst
 
 # %% ../nbs/00_data.ipynb #a28e0a3c
 def plot_market(mkt:pd.DataFrame, # frame from `load_market`

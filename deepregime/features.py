@@ -104,7 +104,8 @@ class FeatureScaler:
         if missing or extra: raise DataError(f'FeatureScaler.transform: columns differ from the fitted ones: missing {missing}, unexpected {extra}')
         return (df[self.columns] - self.mean) / self.std
 
-    def fit_transform(self, df:pd.DataFrame) -> pd.DataFrame:
+    def fit_transform(self, df:pd.DataFrame # training-period frame of numeric columns
+                     ) -> pd.DataFrame:
         "`fit(df)` then `transform(df)`."
         return self.fit(df).transform(df)
 
@@ -114,7 +115,8 @@ class FeatureScaler:
         return {'columns': list(self.columns), 'mean': [float(v) for v in self.mean], 'std': [float(v) for v in self.std]}
 
     @classmethod
-    def from_dict(cls, d:dict) -> FeatureScaler:
+    def from_dict(cls, d:dict # output of `to_dict`
+                 ) -> FeatureScaler:
         "A fitted scaler from the output of `to_dict`."
         try: cols, mean, std = list(d['columns']), np.asarray(d['mean'], float), np.asarray(d['std'], float)
         except (KeyError, TypeError, ValueError) as e: raise ValueError(f'FeatureScaler.from_dict: bad dict ({e!r})') from None

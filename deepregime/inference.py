@@ -11,7 +11,7 @@ import pandas as pd
 import torch
 from .data import DataError, load_market, write_atomic
 from .features import FEATURES, make_features
-from .training.train_transformer import TrainedRegimeModel, load_checkpoint, CheckpointError
+from .training.train_transformer import TrainedRegimeModel, load_checkpoint, CheckpointError, _date_arg, _int_arg
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,7 @@ def predict_regimes(trained:TrainedRegimeModel|str|Path, # trained model or a ch
                     last:int|None=None, # only the last `last` predictions
                    ) -> pd.DataFrame:
     "Predicted `regime` and probabilities `p_0, p_1, …` per window end date."
+    if last is not None and last < 1: raise ValueError(f'last must be >= 1, got {last}')
     if isinstance(trained, (str, Path)): trained = load_checkpoint(trained)
     X, ends = trained.windows(mkt)
     keep = np.ones(len(ends), bool)
@@ -55,10 +56,13 @@ def classification_report(pred:pd.Series, # predicted regime per date
 # %% ../nbs/04b_inference.ipynb #150fe27a
 def evaluate(trained:TrainedRegimeModel, # trained model
              mkt:pd.DataFrame, # market frame covering the evaluation period and its history
-             start=None, end=None, # evaluation window ends (default: the validation period)
+             start=None, # first evaluated window end (default: start of the validation period)
+             end=None, # last evaluated window end (default: end of the validation period)
             ) -> pd.DataFrame:
     "Model vs persistence on the window ends in `start … end`: one row each, with the report's metrics."
     h = trained.train_config.horizon
+    if (start is None or end is None) and not trained.val_range:
+        raise ValueError('the model was trained without a validation period (val_frac=0): pass start and end')
     start = start or trained.val_range[0]; end = end or trained.val_range[1]
     labels = trained.labeller.predict(make_features(mkt)[FEATURES])
     pred = predict_regimes(trained, mkt, start=start, end=end)['regime']
@@ -74,9 +78,9 @@ def _parser() -> argparse.ArgumentParser:
                                 description='Predict regimes with a trained checkpoint.')
     p.add_argument('--checkpoint', default='runs/regime_model.pt', help='file written by the training command')
     p.add_argument('--data-dir', default=None, help='folder with SPY.csv, VIX.csv, DTB3.csv (default: $DEEPREGIME_DATA, else download)')
-    p.add_argument('--start', default=None, help='first prediction date (default: see --last)')
-    p.add_argument('--end', default=None, help='last prediction date (default: the last day with data)')
-    p.add_argument('--last', type=int, default=None, help='only the last N predictions (default 10 when no --start)')
+    p.add_argument('--start', type=_date_arg, default=None, help='first prediction date (default: see --last)')
+    p.add_argument('--end', type=_date_arg, default=None, help='last prediction date (default: the last day with data)')
+    p.add_argument('--last', type=_int_arg(1), default=None, help='only the last N >= 1 predictions (default 10 when no --start)')
     p.add_argument('--out', default=None, help='write the predictions to this CSV')
     return p
 
@@ -96,4 +100,6 @@ def main(argv=None):
     print(pred.round(4).to_string())
 
 # %% ../nbs/04b_inference.ipynb #8a7b4ff1
-if __name__ == '__main__' and '__file__' in globals(): main()  # not when run inside the notebook
+if __name__ == '__main__' and '__file__' in globals():  # not when run inside the notebook
+    try: main()
+    except ValueError as e: sys.exit(f'error: {e}')  # bad options or data (DataError, CheckpointError too): one line, no traceback

@@ -83,7 +83,8 @@ class Labeller:
         Z = self.scaler.transform(self._inputs(feats)).to_numpy()
         return pd.Series(self._predict(Z), index=feats.index, name='regime').astype(int)
 
-    def fit_predict(self, feats:pd.DataFrame) -> pd.Series:
+    def fit_predict(self, feats:pd.DataFrame # training-period features (from `make_features`)
+                   ) -> pd.Series:
         "`fit(feats)` then `predict(feats)`: the in-sample labels of the training period."
         return self.fit(feats).predict(feats)
 

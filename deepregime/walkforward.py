@@ -205,11 +205,32 @@ class FoldMethod:
     suffix = '.json' # file type of the saved state
     chained = False # the fit starts from the previous fold's state (warm start)
     def __init__(self, cfg:WalkForwardConfig): self.cfg = cfg
-    def params(self) -> dict: return {} # settings that change the fitted state (part of the cache key)
-    def fit(self, fd:FoldData, init=None): return {}
-    def predict(self, state, fd:FoldData) -> pd.DataFrame: raise NotImplementedError
-    def save(self, state, path:Path): _write_text(path, json.dumps(state))
-    def load(self, path:Path): return json.loads(Path(path).read_text())
+    def params(self) -> dict:
+        "Settings that change the fitted state (part of the cache key)."
+        return {}
+    def fit(self,
+            fd:FoldData, # the fold: training rows in `fd.train`, features in `fd.feats`
+            init=None, # the previous fold's state, for chained (warm-started) methods
+           ):
+        "Learn from the fold's training rows only; returns a state that `save` can write."
+        return {}
+    def predict(self,
+                state, # what `fit` (or `load`) returned
+                fd:FoldData, # the fold: signals for `fd.test_index`, each from data up to its date
+               ) -> pd.DataFrame:
+        "A `signal_frame` for the fold's test days."
+        raise NotImplementedError
+    def save(self,
+             state, # what `fit` returned
+             path:Path, # file to write (atomically)
+            ):
+        "Write a fitted state to `path`."
+        _write_text(path, json.dumps(state))
+    def load(self,
+             path:Path, # file written by `save`
+            ):
+        "Read a state written by `save`."
+        return json.loads(Path(path).read_text())
 
 # %% ../nbs/06_walkforward.ipynb #8e3e5a8f
 class BuyHold(FoldMethod):
@@ -464,7 +485,8 @@ def walk_forward(mkt:pd.DataFrame, # frame from `load_market` covering `cfg.star
     return WalkForwardResult(cfg, folds, signals, labellers, info, wall)
 
 # %% ../nbs/06_walkforward.ipynb #68ec1368
-def common_dates(res:WalkForwardResult) -> pd.DatetimeIndex:
+def common_dates(res:WalkForwardResult, # from `walk_forward` or `load_result`
+                ) -> pd.DatetimeIndex:
     "Signal dates every method has: the common out-of-sample period."
     per = [set(d) for _, d in res.signals.groupby('method')['date']]
     return pd.DatetimeIndex(sorted(set.intersection(*per)), name='date')
@@ -495,13 +517,12 @@ def method_backtests(res:WalkForwardResult, # from `walk_forward`
 def method_metrics(bt:pd.DataFrame, # backtest of one method (with a `regime` column)
                    bench:pd.DataFrame, # backtest of the benchmark on the same days
                   ) -> pd.Series:
-    "`performance_summary` plus the excess-return Sharpe's SE, p-values of the difference to `bench`, switches per year."
+    "`performance_summary` plus p-values of the excess-return Sharpe difference to `bench`, and switches per year."
     s = performance_summary(bt.drop(columns='regime'))
     xs, xb = bt['net'] - bt['rf'], bench['net'] - bench['rf']
-    s['sharpe_excess_se'] = sharpe_se(bt['net'], bt['rf'])
     same = np.allclose(xs.to_numpy(), xb.to_numpy())
-    s['sharpe_diff_p'] = np.nan if same else sharpe_diff_test(xs, xb, 'memmel')['p_value']
-    s['sharpe_diff_p_hac'] = np.nan if same else sharpe_diff_test(xs, xb, 'hac')['p_value']
+    s['sharpe_excess_diff_p'] = np.nan if same else sharpe_diff_test(xs, xb, 'memmel')['p_value']
+    s['sharpe_excess_diff_p_hac'] = np.nan if same else sharpe_diff_test(xs, xb, 'hac')['p_value']
     s['switches_per_year'] = switches_per_year(bt['regime'])
     return s
 
@@ -524,7 +545,7 @@ def comparison_table(res:WalkForwardResult, # from `walk_forward`
 
 # %% ../nbs/06_walkforward.ipynb #31640545
 COLUMNS = {  # metric -> (printed name, factor, decimals)
-    'sharpe_excess': ('Sharpe', 1, 2), 'sharpe_excess_se': ('SE', 1, 2), 'sharpe_diff_p_hac': ('p HAC vs B&H', 1, 3),
+    'sharpe_excess': ('Sharpe', 1, 2), 'sharpe_excess_se': ('SE', 1, 2), 'sharpe_excess_diff_p_hac': ('p HAC vs B&H', 1, 3),
     'cagr': ('CAGR %', 100, 2), 'annual_vol': ('vol %', 100, 1), 'max_drawdown': ('max DD %', 100, 1),
     'turnover': ('turnover/yr', 1, 1), 'switches_per_year': ('switches/yr', 1, 1)}
 
@@ -758,9 +779,6 @@ def main(argv:list|None=None # command-line arguments (default: sys.argv[1:])
         print('plots:', ', '.join(map(str, save_plots(res, mkt, a.plots))))
     return summary
 
-# %% ../nbs/06_walkforward.ipynb #b7829055
-if __name__ == '__main__' and '__file__' in globals(): main()  # not when run inside the notebook
-
 # %% ../nbs/06_walkforward.ipynb #62ee4b07
 def sharpe_diff_table(bts:dict, # method -> backtest frame, from `method_backtests`
                       rows:list, # methods tested
@@ -770,3 +788,6 @@ def sharpe_diff_table(bts:dict, # method -> backtest frame, from `method_backtes
     "p-values of the difference of excess-return Sharpe ratios, each of `rows` against each of `cols`."
     xs = {m: bts[m]['net'] - bts[m]['rf'] for m in set(rows) | set(cols)}
     return pd.DataFrame({c: {r: np.nan if r == c else sharpe_diff_test(xs[r], xs[c], method)['p_value'] for r in rows} for c in cols}).loc[rows, cols]
+
+# %% ../nbs/06_walkforward.ipynb #b7829055
+if __name__ == '__main__' and '__file__' in globals(): main()  # not when run inside the notebook

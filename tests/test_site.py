@@ -20,6 +20,7 @@ IN_CI = os.environ.get('CI', '').lower() == 'true'
 # (notebook in nbs/, least number of plot images its page must show): each chapter adds or edits its line.
 # A chapter whose notebook is not written yet (or not listed in _quarto.yml) is skipped.
 PLOT_PAGES = [
+    ('index.ipynb', 1),
     ('00_data.ipynb', 1),
     ('01_features.ipynb', 1),
     ('02_labels.ipynb', 1),
@@ -27,9 +28,17 @@ PLOT_PAGES = [
     ('04a_dataset.ipynb', 0),
     ('04_training.ipynb', 1),
     ('04b_inference.ipynb', 0),
-    ('05_backtest.ipynb', 4),  # regime predictions and equity, for the seed and the honest protocol
-    ('06_walkforward.ipynb', 1),
+    ('05_backtest.ipynb', 6),  # regime predictions and equity: labels stand-in, seed and honest protocol
+    ('06_walkforward.ipynb', 4),  # equity curves and drawdowns, for the short test run and the full stored run
 ]
+HIDDEN = re.compile(r'^#\|\s*(hide|include:\s*false|output:\s*false)\s*$', re.M)
+
+def stored_plots(nb):
+    "Number of PNG outputs the notebook stores in cells the site shows: each must appear on its page."
+    import json
+    cells = json.loads((ROOT/'nbs'/nb).read_text())['cells']
+    return sum('image/png' in o.get('data', {}) for c in cells if c['cell_type'] == 'code'
+               and not HIDDEN.search(''.join(c['source'])) for o in c.get('outputs', []))
 
 def _load_build_docs():
     "The build script as a module (its work runs only under __main__), for the site config and page names."
@@ -136,7 +145,7 @@ def test_navigate_to_data_page(page, server):
 
 @pytest.mark.parametrize('nb,min_plots', PLOT_PAGES, ids=[nb for nb, _ in PLOT_PAGES])
 def test_page_plots(request, nb, min_plots):
-    "Each chapter's page loads, every image on it decodes, and it shows at least `min_plots` plot images."
+    "Each chapter's page loads, every image on it decodes, and it shows every plot its notebook stores (at least `min_plots`)."
     if nb not in LISTED: pytest.skip(f'{nb} is not listed in _quarto.yml')
     if not (ROOT/'nbs'/nb).exists(): pytest.skip(f'{nb} is not written yet')
     site, server, page = (request.getfixturevalue(f) for f in ('site', 'server', 'page'))
@@ -148,4 +157,6 @@ def test_page_plots(request, nb, min_plots):
     broken = [src for src, w, _ in imgs if not w > 0]
     assert not broken, f'{html}: images that did not decode: {broken}'
     n_plots = sum(out for *_, out in imgs)
-    assert n_plots >= min_plots, f'{html}: {n_plots} plot images, expected at least {min_plots}'
+    expected = stored_plots(nb)
+    assert expected >= min_plots, f'nbs/{nb} stores {expected} plots, expected at least {min_plots} (re-run it: scripts/run_notebooks.sh)'
+    assert n_plots == expected, f'{html}: {n_plots} plot images, but nbs/{nb} stores {expected}'

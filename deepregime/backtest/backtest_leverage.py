@@ -111,11 +111,14 @@ def backtest(weights:pd.Series, # target SPY weight per signal date (known at th
 # %% ../../nbs/05_backtest.ipynb #3f5f9f9f
 TRADING_DAYS = 252
 
-def cumulative_return(r:pd.Series) -> float:
+def cumulative_return(r:pd.Series, # daily returns (fractions)
+                     ) -> float:
     "Total compounded return of daily returns `r` (0.5 = +50 %)."
     return float((1 + r).prod() - 1)
 
-def cagr(r:pd.Series, periods:int=TRADING_DAYS) -> float:
+def cagr(r:pd.Series, # daily returns
+         periods:int=TRADING_DAYS, # periods per year
+        ) -> float:
     "Compound annual growth rate, years = number of returns / `periods`."
     return float((1 + cumulative_return(r))**(periods/len(r)) - 1)
 
@@ -129,27 +132,35 @@ def sharpe_ratio(r:pd.Series, # daily returns
     sd = x.std(ddof=1)
     return float(x.mean()/sd*math.sqrt(periods)) if sd > 0 else float('nan')
 
-def annual_volatility(r:pd.Series, periods:int=TRADING_DAYS) -> float:
+def annual_volatility(r:pd.Series, # daily returns
+                      periods:int=TRADING_DAYS, # periods per year
+                     ) -> float:
     "Annualized volatility, std with ddof=1."
     return float(r.std(ddof=1)*math.sqrt(periods))
 
 # %% ../../nbs/05_backtest.ipynb #d1461b64
-def drawdown(r:pd.Series) -> pd.Series:
+def drawdown(r:pd.Series, # daily returns
+            ) -> pd.Series:
     "Fall of equity from its running peak (starting value 1 included), as a negative fraction."
     eq = (1 + r).cumprod()
     return (eq/eq.cummax().clip(lower=1.0) - 1).rename('drawdown')
 
-def max_drawdown(r:pd.Series) -> float:
+def max_drawdown(r:pd.Series, # daily returns
+                ) -> float:
     "Worst drawdown (negative fraction; 0 if equity never fell)."
     return float(min(drawdown(r).min(), 0.0))
 
 # %% ../../nbs/05_backtest.ipynb #610b08d2
-def sortino_ratio(r:pd.Series, periods:int=TRADING_DAYS) -> float:
+def sortino_ratio(r:pd.Series, # daily returns
+                  periods:int=TRADING_DAYS, # periods per year
+                 ) -> float:
     "Annualized mean over annualized downside deviation (target 0, over all days)."
     dd = math.sqrt((np.minimum(r, 0)**2).mean())
     return float(r.mean()*math.sqrt(periods)/dd) if dd > 0 else float('nan')
 
-def calmar_ratio(r:pd.Series, periods:int=TRADING_DAYS) -> float:
+def calmar_ratio(r:pd.Series, # daily returns
+                 periods:int=TRADING_DAYS, # periods per year
+                ) -> float:
     "CAGR over the absolute max drawdown (NaN without a drawdown)."
     mdd = max_drawdown(r)
     return cagr(r, periods)/abs(mdd) if mdd < 0 else float('nan')
@@ -222,11 +233,12 @@ def run_strategies(regimes:pd.Series, # regime per signal date
                    lag:int=1, # see `backtest`
                    **kwargs, # cost_bps, spread_bps, frictionless: see `backtest`
                   ) -> dict:
-    "One `backtest` frame per strategy (name -> DataFrame), each with the held `regime` column added."
+    "One `backtest` frame per strategy (name -> DataFrame); those whose exposure depends on the regime get the held `regime`."
     out = {}
     for name, mapping in strategies.items():
         bt = backtest(regime_exposure(regimes, mapping), mkt, lag=lag, **kwargs)
-        bt['regime'] = regimes.reindex(mkt.index).shift(lag).loc[bt.index].astype(int)
+        if len(set(mapping.values())) > 1:  # a constant exposure ignores the regime: no regime shares for it
+            bt['regime'] = regimes.reindex(mkt.index).shift(lag).loc[bt.index].astype(int)
         out[name] = bt
     return out
 
@@ -238,7 +250,7 @@ def performance_summary(bt:pd.DataFrame, # frame from `backtest` (optionally wit
     r, rf = bt['net'], bt['rf']
     s = {'n_returns': len(r), 'cumulative_return': cumulative_return(r), 'cagr': cagr(r, periods),
          'sharpe': sharpe_ratio(r, periods=periods), 'sharpe_se': sharpe_se(r, periods=periods),
-         'sharpe_excess': sharpe_ratio(r, rf, periods), 'daily_mean': r.mean(), 'daily_vol': r.std(ddof=1),
+         'sharpe_excess': sharpe_ratio(r, rf, periods), 'sharpe_excess_se': sharpe_se(r, rf, periods), 'daily_mean': r.mean(), 'daily_vol': r.std(ddof=1),
          'annual_vol': annual_volatility(r, periods), 'max_drawdown': max_drawdown(r), 'sortino': sortino_ratio(r, periods),
          'calmar': calmar_ratio(r, periods), 'turnover': bt['turnover'].sum()/len(r)*periods,
          'mean_weight': bt['weight'].mean(), 'total_cost': bt['cost'].sum(), 'total_financing': bt['financing'].sum()}
@@ -250,12 +262,15 @@ def performance_summary(bt:pd.DataFrame, # frame from `backtest` (optionally wit
 def strategy_table(results:dict, # name -> backtest frame, as from `run_strategies`
                    benchmark:str='buy_hold', # strategy the Sharpe-difference tests compare against
                   ) -> pd.DataFrame:
-    "Metrics per strategy (rows), with p-values of the Sharpe difference against `benchmark`."
+    "Metrics per strategy (rows), with p-values of the Sharpe differences (raw and excess returns) against `benchmark`."
     tab = pd.DataFrame({name: performance_summary(bt) for name, bt in results.items()}).T
+    if benchmark not in results: return tab.rename_axis('strategy')
+    bench = results[benchmark]
     for name, bt in results.items():
-        if benchmark not in results or name == benchmark: continue
-        for m, col in (('memmel', 'sharpe_diff_p'), ('hac', 'sharpe_diff_p_hac')):
-            tab.loc[name, col] = sharpe_diff_test(bt['net'], results[benchmark]['net'], m)['p_value']
+        if name == benchmark: continue
+        for m, sfx in (('memmel', ''), ('hac', '_hac')):
+            tab.loc[name, f'sharpe_diff_p{sfx}'] = sharpe_diff_test(bt['net'], bench['net'], m)['p_value']
+            tab.loc[name, f'sharpe_excess_diff_p{sfx}'] = sharpe_diff_test(bt['net'] - bt['rf'], bench['net'] - bench['rf'], m)['p_value']
     return tab.rename_axis('strategy')
 
 # %% ../../nbs/05_backtest.ipynb #8eb2fe9e
@@ -269,7 +284,8 @@ DISPLAY = {  # column -> (printed name, factor, decimals)
     'sharpe_se': ('SE', 1, 2), 'sharpe_excess': ('Sharpe xs', 1, 2), 'daily_mean': ('mean %', 100, 4),
     'daily_vol': ('vol %', 100, 4), 'max_drawdown': ('max DD %', 100, 1), 'sortino': ('Sortino', 1, 2),
     'calmar': ('Calmar', 1, 2), 'turnover': ('turnover/yr', 1, 1), 'share_regime_1': ('stress share', 1, 3),
-    'sharpe_diff_p': ('p JK-Memmel', 1, 3), 'sharpe_diff_p_hac': ('p HAC', 1, 3)}  # Sharpe difference to buy & hold
+    'sharpe_diff_p': ('p JK-Memmel', 1, 3), 'sharpe_diff_p_hac': ('p HAC', 1, 3),  # Sharpe difference to buy & hold
+    'sharpe_excess_diff_p_hac': ('p HAC xs', 1, 3)}  # the same for the excess-return Sharpe
 
 # %% ../../nbs/05_backtest.ipynb #2871f618
 def display_table(table:pd.DataFrame, # from `strategy_table` (or `PUBLISHED`)
@@ -440,7 +456,7 @@ def regime_predictions_for(mkt:pd.DataFrame, # frame from `load_market`, coverin
     from deepregime.features import FEATURES, make_features
     from deepregime.labels import KMeansLabeller
     train = mkt.loc[p.train_start:p.train_end]
-    cfg = TrainConfig(horizon=p.horizon, seed=seed, **({'epochs': epochs} if epochs else {}))
+    cfg = TrainConfig(horizon=p.horizon, seed=seed, **({'epochs': epochs} if epochs is not None else {}))
     # seed: labels fitted on the whole sample, as published; honest: on the training rows only (the training default)
     labeller = KMeansLabeller(seed=seed).fit(make_features(train)[FEATURES]) if p.name == 'seed' else None
     trained = train_regime_model(train, cfg, labeller=labeller)
@@ -506,6 +522,13 @@ def save_plots(run:dict, # from `run_protocol`
     return paths
 
 # %% ../../nbs/05_backtest.ipynb #9661ffae
+def _positive_int(s:str) -> int:
+    "An argparse type: an integer >= 1."
+    try: v = int(s)
+    except ValueError: raise argparse.ArgumentTypeError(f'expected an integer, got {s!r}') from None
+    if v < 1: raise argparse.ArgumentTypeError(f'must be at least 1, got {v}')
+    return v
+
 def _parser() -> argparse.ArgumentParser:
     "The command line's arguments."
     p = argparse.ArgumentParser(prog='python -m deepregime.backtest.backtest_leverage',
@@ -515,7 +538,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument('--start', default='2005-01-01', help='first data date')
     p.add_argument('--end', default='2024-12-31', help='last data date')
     p.add_argument('--split', default=None, help='honest: first test date (default 2015-01-01)')
-    p.add_argument('--epochs', type=int, default=None, help='training epochs (default: the training default)')
+    p.add_argument('--epochs', type=_positive_int, default=None, help='training epochs (default: the training default)')
     p.add_argument('--seed', type=int, default=0, help='training seed')
     p.add_argument('--cost-bps', type=float, default=None, help='cost per unit of turnover in bp (honest default 2)')
     p.add_argument('--spread-bps', type=float, default=None, help='financing spread over the T-bill on borrowed exposure, bp/yr (honest default 50)')
@@ -543,10 +566,13 @@ def main(argv:list|None=None, # command-line arguments (default: sys.argv[1:])
         print(display_table(run['table']).to_string())
         if proto.name == 'seed': print('\nnext to the published table:\n' + compare_published(run['table']).to_string())
         if costs is not None: print('\ncost sensitivity:\n' + costs.round(4).to_string())
+    bh = run['table'].loc['buy_hold']
+    key = 'sharpe_diff_p_hac' if proto.frictionless else 'sharpe_excess_diff_p_hac'  # the Sharpe that protocol quotes
     for name, row in run['table'].drop(index='buy_hold', errors='ignore').iterrows():
-        verdict = 'significant' if row['sharpe_diff_p_hac'] < 0.05 else 'not significant (noise at the 5 % level)'
-        print(f"{name}: Sharpe {row['sharpe']:.2f} vs buy & hold {run['table'].loc['buy_hold', 'sharpe']:.2f}, "
-              f"p = {row['sharpe_diff_p']:.3f} (JK-Memmel), {row['sharpe_diff_p_hac']:.3f} (HAC): {verdict}")
+        verdict = 'significant' if row[key] < 0.05 else 'not significant (noise at the 5 % level)'
+        print(f"{name}: Sharpe {row['sharpe']:.2f} vs buy & hold {bh['sharpe']:.2f}, p = {row['sharpe_diff_p']:.3f} (JK-Memmel), "
+              f"{row['sharpe_diff_p_hac']:.3f} (HAC); excess-return Sharpe {row['sharpe_excess']:.2f} vs {bh['sharpe_excess']:.2f}, "
+              f"p = {row['sharpe_excess_diff_p_hac']:.3f} (HAC): {verdict}")
     if a.save_pred:
         write_atomic(a.save_pred, lambda tmp: run['pred'].to_csv(tmp, float_format='%.6f'))
         print('predictions:', a.save_pred)

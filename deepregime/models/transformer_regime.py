@@ -63,7 +63,8 @@ class ModelConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d:dict) -> ModelConfig:
+    def from_dict(cls, d:dict # field values by name, as from `to_dict`
+                 ) -> ModelConfig:
         "Config from `to_dict` output; unknown keys are an error, missing keys take their defaults."
         unknown = sorted(set(d) - {f.name for f in fields(cls)})
         if unknown: raise ValueError(f'unknown ModelConfig keys {unknown}')
@@ -328,7 +329,8 @@ class RegimeTransformer(WindowClassifier):
         return {**self.__dict__, '_compiled': None}
 
     @classmethod
-    def from_config(cls, cfg:ModelConfig) -> RegimeTransformer:
+    def from_config(cls, cfg:ModelConfig # the model's hyper-parameters
+                   ) -> RegimeTransformer:
         "Model from a `ModelConfig` (same as `RegimeTransformer(cfg)`)."
         return cls(cfg)
 

@@ -16,15 +16,16 @@ from tqdm.auto import tqdm
 
 from ..data import DataError, load_market, write_atomic
 from ..features import FEATURES, FeatureScaler, make_features
-from ..labels import KMeansLabeller, Labeller
+from ..labels import KMeansLabeller, Labeller, load_regimes
 from ..models.transformer_regime import RegimeTransformer, ModelConfig, compile_model
 from .dataset import make_windows
 
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'CHECKPOINT_FORMAT', 'TrainConfig', 'split_dates', 'TrainedRegimeModel', 'fit_network', 'train_regime_model',
-           'CheckpointError', 'save_checkpoint', 'load_checkpoint', 'main']
+__all__ = ['log', 'CHECKPOINT_FORMAT', 'REGIME_NAMES', 'TrainConfig', 'split_dates', 'TrainedRegimeModel', 'fit_network',
+           'train_regime_model', 'CheckpointError', 'save_checkpoint', 'load_checkpoint', 'labeller_from_regimes',
+           'main']
 
 # %% ../../nbs/04_training.ipynb #a2684e6a
 @dataclass
@@ -41,9 +42,26 @@ class TrainConfig:
     class_weight:bool = True # weight the loss by inverse class frequency (stress is rarer)
     seed:int = 0 # seed of weights, shuffling and dropout
     compile:bool = False # use torch.compile when available (faster steady state, slower start)
-    def to_dict(self): return asdict(self)
+    def __post_init__(self):
+        for k, lo in (('window', 1), ('horizon', 0), ('epochs', 1), ('batch_size', 1), ('patience', 1)):
+            v = getattr(self, k)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
+                raise ValueError(f'TrainConfig.{k} must be an integer >= {lo}, got {v!r}')
+            setattr(self, k, int(v))
+        for k, ok, rule in (('val_frac', lambda v: 0 <= v < 1, 'in [0, 1)'), ('lr', lambda v: 0 < v < np.inf, 'positive'),
+                            ('weight_decay', lambda v: 0 <= v < np.inf, '>= 0')):
+            v = getattr(self, k)
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not ok(v):
+                raise ValueError(f'TrainConfig.{k} must be {rule}, got {v!r}')
+
+    def to_dict(self) -> dict:
+        "The settings as a plain dict (stored in checkpoints)."
+        return asdict(self)
+
     @classmethod
-    def from_dict(cls, d:dict):
+    def from_dict(cls, d:dict # output of `to_dict`
+                 ) -> TrainConfig:
+        "A `TrainConfig` from `to_dict` output; unknown keys and invalid values are errors."
         unknown = set(d) - {f.name for f in fields(cls)}
         if unknown: raise ValueError(f'unknown TrainConfig fields {sorted(unknown)}')
         return cls(**d)
@@ -56,6 +74,8 @@ def split_dates(index:pd.DatetimeIndex, # trading days of the feature rows
     n_win = len(index) - cfg.window + 1 - cfg.horizon
     if n_win < 20: raise DataError(f'too little history: {len(index)} feature rows give {max(n_win, 0)} windows; need at least 20')
     n_val = max(1, int(round(n_win * cfg.val_frac))) if cfg.val_frac > 0 else 0
+    n_tr = n_win - n_val - cfg.horizon if n_val else n_win  # windows whose target ends before validation
+    if n_tr < 1: raise DataError(f'no training window: {n_win} windows, {n_val} for validation and {cfg.horizon} purged before them; lower val_frac or use more history')
     first_val = cfg.window - 1 + (n_win - n_val)  # row of the first validation window's end
     val_start = index[first_val] if n_val else None
     train_end = index[first_val - 1] if n_val else index[-1]
@@ -174,6 +194,7 @@ def train_regime_model(mkt:pd.DataFrame, # frame from `load_market`: the data tr
 
 # %% ../../nbs/04_training.ipynb #41a09029
 CHECKPOINT_FORMAT = 'deepregime.regime_model/1'
+REGIME_NAMES = {'0': 'calm', '1': 'stress'}  # label order stored in every checkpoint
 
 class CheckpointError(ValueError):
     "A checkpoint file is missing, corrupt or does not match the model it claims to hold."
@@ -186,44 +207,91 @@ def save_checkpoint(trained:TrainedRegimeModel, # the model to save
     ck = {'format': CHECKPOINT_FORMAT, 'state_dict': {k: v.detach().cpu() for k, v in trained.model.state_dict().items()},
           'model_config': trained.model_config.to_dict(), 'train_config': trained.train_config.to_dict(),
           'scaler': trained.scaler.to_dict(), 'labeller': trained.labeller.to_dict(), 'features': list(FEATURES),
-          'regimes': {'0': 'calm', '1': 'stress'}, 'history': trained.history.reset_index().to_dict('list'),
+          'regimes': dict(REGIME_NAMES), 'history': trained.history.reset_index().to_dict('list'),
           'train_range': list(trained.train_range), 'val_range': list(trained.val_range)}
     return write_atomic(path, lambda tmp: torch.save(ck, tmp))
 
 # %% ../../nbs/04_training.ipynb #2ee15144
 def load_checkpoint(path:str|Path, # file written by `save_checkpoint`
                    ) -> TrainedRegimeModel:
-    "Read a checkpoint safely (`weights_only=True`) and rebuild the trained model."
+    "Read a checkpoint safely (`weights_only=True`), check it is complete and consistent, and rebuild the trained model."
     path = Path(path)
     if not path.is_file(): raise CheckpointError(f'no checkpoint at {path}')
     try: ck = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as e: raise CheckpointError(f'{path} is not a readable checkpoint (corrupt or not a torch file): {type(e).__name__}') from None
     if not isinstance(ck, dict) or ck.get('format') != CHECKPOINT_FORMAT:
         raise CheckpointError(f'{path} is not a deepregime checkpoint (format {ck.get("format") if isinstance(ck, dict) else type(ck).__name__!r}, expected {CHECKPOINT_FORMAT!r})')
-    if ck['features'] != list(FEATURES): raise CheckpointError(f'{path} was trained on features {ck["features"]}, this version computes {FEATURES}')
+    def bad(what): return CheckpointError(f'{path}: {what}')
     try:
+        missing = [k for k in ('features', 'regimes', 'model_config', 'train_config', 'scaler', 'labeller', 'state_dict') if k not in ck]
+        if missing: raise bad(f'incomplete checkpoint, missing {missing}')
+        if ck['features'] != list(FEATURES): raise bad(f'trained on features {ck["features"]}, this version computes {FEATURES}')
+        if ck['regimes'] != REGIME_NAMES: raise bad(f'regime labels {ck["regimes"]}, expected {REGIME_NAMES}')
         mc, tc = ModelConfig.from_dict(ck['model_config']), TrainConfig.from_dict(ck['train_config'])
+        scaler, labeller = FeatureScaler.from_dict(ck['scaler']), Labeller.from_dict(ck['labeller'])
+        if scaler.columns != list(FEATURES): raise bad(f'scaler columns {scaler.columns} differ from the features {FEATURES}')
+        if tc.window != mc.window: raise bad(f'train_config.window {tc.window} differs from model_config.window {mc.window}')
+        if labeller.n_regimes != mc.n_regimes: raise bad(f'labeller has {labeller.n_regimes} regimes, the model {mc.n_regimes}')
+        hist = pd.DataFrame(ck['history']).set_index('epoch') if ck.get('history') else pd.DataFrame()
+        ranges = tuple(ck.get('train_range', ())), tuple(ck.get('val_range', ()))
+    except CheckpointError: raise
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise bad(f'bad stored configuration, scaler, labeller or history ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ""})') from None
+    try:
         model = RegimeTransformer(mc)
         model.load_state_dict(ck['state_dict'])
-    except (RuntimeError, TypeError, ValueError, KeyError) as e:
-        raise CheckpointError(f'{path}: weights do not match the stored model configuration ({str(e).splitlines()[0]})') from None
+    except (RuntimeError, TypeError, ValueError, KeyError, AttributeError) as e:
+        raise bad(f'weights do not match the stored model configuration ({str(e).splitlines()[0]})') from None
     model.eval()
-    hist = pd.DataFrame(ck['history']).set_index('epoch') if ck.get('history') else pd.DataFrame()
-    return TrainedRegimeModel(model, mc, tc, FeatureScaler.from_dict(ck['scaler']), Labeller.from_dict(ck['labeller']),
-                              hist, tuple(ck['train_range']), tuple(ck['val_range']))
+    return TrainedRegimeModel(model, mc, tc, scaler, labeller, hist, *ranges)
+
+# %% ../../nbs/04_training.ipynb #63fda9d1
+def labeller_from_regimes(path:str|Path, # parquet file written by `save_regimes` (chapter 02)
+                          mkt:pd.DataFrame, # frame from `load_market` that training will use
+                         ) -> Labeller:
+    "The fitted labeller stored with a regimes file, checked to reproduce the file's regimes on every feature day of `mkt`."
+    df = load_regimes(path)
+    if not df.attrs.get('labeller'): raise DataError(f"{path} holds no fitted labeller (attrs['labeller']); write it with save_regimes(label_regimes(...))")
+    try: labeller = Labeller.from_dict(df.attrs['labeller'])
+    except ValueError as e: raise DataError(f'{path}: {e}') from None
+    feats = make_features(mkt)[FEATURES]
+    missing = feats.index.difference(df.index)
+    if len(missing):
+        have = f'{df.index[0]:%Y-%m-%d} … {df.index[-1]:%Y-%m-%d}' if len(df) else 'no dates'
+        raise DataError(f'{path} has regimes for {have} but not for {len(missing)} training days ({missing[0]:%Y-%m-%d} … {missing[-1]:%Y-%m-%d})')
+    differ = feats.index[labeller.predict(feats).to_numpy() != df.loc[feats.index, 'regime'].to_numpy()]
+    if len(differ): raise DataError(f'{path}: its labeller disagrees with its regime column on {len(differ)} training days (first {differ[0]:%Y-%m-%d}); was it made from other data?')
+    return labeller
 
 # %% ../../nbs/04_training.ipynb #24f602b4
+def _date_arg(s:str) -> str:
+    "argparse type: a date, returned as `YYYY-MM-DD`."
+    try: d = pd.Timestamp(s)
+    except (ValueError, TypeError): d = pd.NaT
+    if pd.isna(d): raise argparse.ArgumentTypeError(f'not a date: {s!r} (expected YYYY-MM-DD)')
+    return f'{d:%Y-%m-%d}'
+
+def _int_arg(lo:int):
+    "argparse type: an integer >= `lo`."
+    def parse(s:str) -> int:
+        try: v = int(s)
+        except ValueError: v = None
+        if v is None or v < lo: raise argparse.ArgumentTypeError(f'must be an integer >= {lo}, got {s!r}')
+        return v
+    return parse
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='python -m deepregime.training.train_transformer',
                                 description='Train the regime Transformer on SPY/VIX and write a checkpoint.')
     p.add_argument('--data-dir', default=None, help='folder with SPY.csv, VIX.csv, DTB3.csv (default: $DEEPREGIME_DATA, else download)')
-    p.add_argument('--start', default='2005-01-01', help='first date of the training data')
-    p.add_argument('--end', default='2024-12-31', help='last date of the training data')
-    p.add_argument('--horizon', type=int, default=0, help='predict the regime this many trading days ahead (0 = published setup)')
-    p.add_argument('--epochs', type=int, default=TrainConfig.epochs, help='maximum epochs (early stopping may end sooner)')
-    p.add_argument('--batch-size', type=int, default=TrainConfig.batch_size)
-    p.add_argument('--val-frac', type=float, default=TrainConfig.val_frac, help='last fraction of windows used for validation')
+    p.add_argument('--start', type=_date_arg, default='2005-01-01', help='first date of the training data')
+    p.add_argument('--end', type=_date_arg, default='2024-12-31', help='last date of the training data')
+    p.add_argument('--horizon', type=_int_arg(0), default=0, help='predict the regime this many trading days ahead (0 = published setup)')
+    p.add_argument('--epochs', type=_int_arg(1), default=TrainConfig.epochs, help='maximum epochs (early stopping may end sooner)')
+    p.add_argument('--batch-size', type=_int_arg(1), default=TrainConfig.batch_size)
+    p.add_argument('--val-frac', type=float, default=TrainConfig.val_frac, help='last fraction of windows used for validation, in [0, 1)')
     p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--regimes', default=None, help='regimes parquet from save_regimes (chapter 02): train on its labeller (default: KMeans fitted on the training rows)')
     p.add_argument('--out', default='runs/regime_model.pt', help='checkpoint path')
     return p
 
@@ -236,7 +304,8 @@ def main(argv=None):
     t0 = time.perf_counter()
     try:
         mkt = load_market(a.start, a.end, data_dir=a.data_dir)
-        trained = train_regime_model(mkt, cfg, progress=sys.stderr.isatty())
+        labeller = labeller_from_regimes(a.regimes, mkt) if a.regimes else None
+        trained = train_regime_model(mkt, cfg, labeller=labeller, progress=sys.stderr.isatty())
     except DataError as e: sys.exit(f'error: {e}')
     secs = time.perf_counter() - t0
     out = save_checkpoint(trained, a.out)
@@ -248,4 +317,6 @@ def main(argv=None):
     print(f'checkpoint: {out}')
 
 # %% ../../nbs/04_training.ipynb #f50da4e9
-if __name__ == '__main__' and '__file__' in globals(): main()  # not when run inside the notebook
+if __name__ == '__main__' and '__file__' in globals():  # not when run inside the notebook
+    try: main()
+    except ValueError as e: sys.exit(f'error: {e}')  # bad options or data (DataError, CheckpointError too): one line, no traceback
