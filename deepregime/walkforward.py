@@ -17,7 +17,7 @@ import pandas as pd
 from .data import DataError, load_market, write_atomic
 from .features import FEATURES, LOOKBACK, FeatureScaler, make_features
 from .labels import KMeansLabeller, Labeller
-from .backtest.backtest_leverage import backtest, performance_summary, sharpe_se, sharpe_diff_test, drawdown, TRADING_DAYS
+from .backtest.backtest_leverage import backtest, performance_summary, sharpe_diff_test, drawdown, TRADING_DAYS, _day, _num
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +91,6 @@ class Fold:
     test_start:str
     test_end:str
     def to_dict(self) -> dict: return asdict(self)
-
-def _day(d) -> str: return f'{pd.Timestamp(d):%Y-%m-%d}'
 
 # %% ../nbs/06_walkforward.ipynb #d2a9e916
 def make_folds(index:pd.DatetimeIndex, # trading days of the data
@@ -399,12 +397,15 @@ def run_method(name:str, # method name
                mkt:pd.DataFrame, # market frame covering all folds
                folds:list, # folds to run, in order (a warm-started method needs them consecutive)
                cache_dir:str|Path|None=CACHE_DIR, # folder of fitted fold models; None = no cache
+               fold_data:dict|None=None, # fold number -> `FoldData`, shared by the methods of one task (filled here)
               ) -> list:
     "Fit (or load) and predict `name` on each fold: a list of (fold, predictions, info)."
     method, out, prev, prev_key = make_method(name, cfg), [], None, None
+    fold_data = {} if fold_data is None else fold_data
     for fold in folds:
         t0 = time.perf_counter()
-        fd = FoldData(mkt, fold, cfg.seed, cache_dir)
+        if fold.k not in fold_data: fold_data[fold.k] = FoldData(mkt, fold, cfg.seed, cache_dir)  # features and labeller once per fold
+        fd = fold_data[fold.k]
         key = cache_key(method, fd, prev_key if method.chained else None)
         path = Path(cache_dir)/name/f'{key}{method.suffix}' if cache_dir is not None else None
         hit = path is not None and path.is_file()
@@ -424,7 +425,8 @@ def _task(names, cfg_dict, mkt, folds, cache_dir):
     import torch
     cfg, threads = WalkForwardConfig.from_dict(cfg_dict), torch.get_num_threads()
     torch.set_num_threads(1)
-    try: return [r for n in names for r in run_method(n, cfg, mkt, folds, cache_dir)]
+    fold_data = {}  # the methods of this task share each fold's features and labeller
+    try: return [r for n in names for r in run_method(n, cfg, mkt, folds, cache_dir, fold_data)]
     finally: torch.set_num_threads(threads)
 
 # %% ../nbs/06_walkforward.ipynb #2cc40a12
@@ -638,8 +640,6 @@ def plot_drawdowns(bts:dict, # method -> backtest frame, from `method_backtests`
     return ax
 
 # %% ../nbs/06_walkforward.ipynb #e7484da0
-def _num(v): return None if pd.isna(v) else float(v)
-
 def results_json(res:WalkForwardResult, # from `walk_forward`
                  tab:pd.DataFrame, # from `comparison_table`
                  clf:pd.DataFrame|None=None, # from `classification_table`

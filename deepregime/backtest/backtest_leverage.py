@@ -489,7 +489,7 @@ def run_protocol(mkt:pd.DataFrame, # frame from `load_market`
 
 # %% ../../nbs/05_backtest.ipynb #0ca64467
 def _num(v):
-    "A JSON-safe number: float, int for counts, None for NaN."
+    "A JSON-safe number: float, or None for NaN."
     return None if pd.isna(v) else float(v)
 
 def results_json(run:dict, # from `run_protocol`
