@@ -10,12 +10,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .utils import day, write_atomic
+
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'PRICE_COLS', 'YAHOO_SYMBOLS', 'RATE_SERIES', 'OFFLINE_HINT', 'MAX_RATE_FILL', 'DataError', 'data_dir',
-           'cache_dir', 'validate_prices', 'read_prices', 'read_rate', 'write_atomic', 'load_series', 'load_market',
-           'plot_market']
+__all__ = ['log', 'PRICE_COLS', 'YAHOO_SYMBOLS', 'RATE_SERIES', 'OHLC_TOL', 'MAX_RATIO_STEP', 'MAX_MOVE', 'SPIKE_MEDIANS',
+           'SPIKE_RANGE', 'RULES', 'OFFLINE_HINT', 'MAX_RATE_FILL', 'MAX_GAP', 'MAX_DROPPED', 'DataError', 'data_dir',
+           'cache_dir', 'validate_prices', 'read_prices', 'read_rate', 'implausible_days', 'check_plausible',
+           'load_series', 'load_market', 'plot_market']
 
 # %% ../nbs/00_data.ipynb #6186d55b
 class DataError(ValueError):
@@ -60,7 +63,8 @@ def validate_prices(df:pd.DataFrame, # price table indexed by date
     text = df.isna() & raw.notna()  # present in the file but not a number
     if text.any().any():
         bad = df.index[text.any(axis=1)].sort_values()
-        raise DataError(f'{name}: non-numeric values in {list(text.columns[text.any()])} on {len(bad)} dates, first {_first(bad)}')
+        raise DataError(f'{name}: non-numeric values in {list(text.columns[text.any()])} on {len(bad)} dates, '
+                        f'first {_first(bad)}')
     if not df.index.is_monotonic_increasing: df = df.sort_index()
     dup = df.index[df.index.duplicated()]
     if len(dup): raise DataError(f'{name}: {len(dup)} duplicate dates, first {_first(dup.unique())}')
@@ -69,10 +73,14 @@ def validate_prices(df:pd.DataFrame, # price table indexed by date
     inf = ~np.isfinite(df)
     if inf.any().any():
         bad = df.index[inf.any(axis=1)]
-        raise DataError(f'{name}: non-finite (infinite) values in {list(inf.columns[inf.any()])} on {len(bad)} dates, first {_first(bad)}')
+        raise DataError(f'{name}: non-finite (infinite) values in {list(inf.columns[inf.any()])} on {len(bad)} dates, '
+                        f'first {_first(bad)}')
     px = [c for c in cols if c != 'Volume']
-    bad = df.index[(df[px] <= 0).any(axis=1) | ((df['Volume'] < 0) if 'Volume' in df else False)]
+    bad = df.index[(df[px] <= 0).any(axis=1)]
     if len(bad): raise DataError(f'{name}: non-positive prices on {len(bad)} dates, first {_first(bad)}')
+    if 'Volume' in df:
+        bad = df.index[df['Volume'] < 0]
+        if len(bad): raise DataError(f'{name}: negative volume on {len(bad)} dates, first {_first(bad)}')
     return df.rename_axis('date')
 
 # %% ../nbs/00_data.ipynb #81daedeb
@@ -91,12 +99,14 @@ def _read_csv(path:Path, name:str) -> pd.DataFrame:
 # %% ../nbs/00_data.ipynb #c8c2587a
 def read_prices(path:str|Path, # CSV with Date,Open,High,Low,Close,Adj Close,Volume
                 name:str|None=None, # name for messages; defaults to the file stem
+                allow_implausible:bool=False, # skip `check_plausible` (accept spikes, OHLC and Adj Close breaks)
                ) -> pd.DataFrame:
     "Read and validate one daily price file."
     path = Path(path)
     name = name or path.stem
     if not path.is_file(): raise DataError(f'{name}: no file {path}')
-    return validate_prices(_read_csv(path, name), name)
+    df = validate_prices(_read_csv(path, name), name)
+    return df if allow_implausible else check_plausible(df, name)
 
 # %% ../nbs/00_data.ipynb #9882eb08
 def read_rate(path:str|Path, # CSV with Date and one value column (percent per year), blanks allowed
@@ -107,26 +117,97 @@ def read_rate(path:str|Path, # CSV with Date and one value column (percent per y
     name = name or path.stem
     if not path.is_file(): raise DataError(f'{name}: no file {path}')
     df = _read_csv(path, name)
-    if df.shape[1] != 1: raise DataError(f'{name}: {path} should have Date and one value column; found {list(df.columns)}')
-    s = pd.to_numeric(df.iloc[:, 0], errors='coerce').dropna().sort_index().rename(name)
-    if s.index.duplicated().any(): raise DataError(f'{name}: duplicate dates, first {_first(s.index[s.index.duplicated()])}')
+    if df.shape[1] != 1:
+        raise DataError(f'{name}: {path} should have Date and one value column; found {list(df.columns)}')
+    s = pd.to_numeric(df.iloc[:, 0], errors='coerce').sort_index().rename(name)
+    dup = s.index[s.index.duplicated()]  # before dropping blanks: a blank and a value on one day is a conflict too
+    if len(dup): raise DataError(f'{name}: duplicate dates, first {_first(dup.unique())}')
+    s = s.dropna()
     if s.empty: raise DataError(f'{name}: {path} has no values')
     return s
+
+# %% ../nbs/00_data.ipynb #e956afba
+OHLC_TOL = 1e-3  # relative slack for Low <= Open, Close <= High (vendors' rounding)
+MAX_RATIO_STEP = 0.05  # largest one-day change of Adj Close / Close (a dividend of about 5 % of the price)
+MAX_MOVE = 4.  # largest one-day move of a close, as a factor (x4 or /4)
+SPIKE_MEDIANS = 100  # a spike is larger than this many median daily moves of the series ...
+SPIKE_RANGE = (1.2, 2.)  # ... clipped to this range of factors, and reversed the next day
+
+# %% ../nbs/00_data.ipynb #90d391c8
+def _ohlc_bad(df:pd.DataFrame) -> pd.Series:
+    "True on days whose Close (or, with volume > 0, Open) lies outside Low–High, or whose Low exceeds the High."
+    bad = pd.Series(False, index=df.index)
+    if not {'High', 'Low', 'Close'} <= set(df.columns): return bad
+    hi, lo = df['High']*(1 + OHLC_TOL), df['Low']*(1 - OHLC_TOL)
+    outside = lambda c: (df[c] > hi) | (df[c] < lo)
+    bad = (df['Low'] > hi) | outside('Close')
+    if 'Open' in df: bad |= outside('Open') & ((df['Volume'] > 0) if 'Volume' in df else True)
+    return bad
+
+# %% ../nbs/00_data.ipynb #af4d5021
+def _ratio_bad(df:pd.DataFrame) -> pd.Series:
+    "True on days when Adj Close / Close changes by more than `MAX_RATIO_STEP` from the day before."
+    if not {'Close', 'Adj Close'} <= set(df.columns): return pd.Series(False, index=df.index)
+    return np.log(df['Adj Close']/df['Close']).diff().abs() > np.log1p(MAX_RATIO_STEP)
+
+# %% ../nbs/00_data.ipynb #60cbfbd0
+def _spike_size(r:pd.Series) -> float:
+    "The log move beyond which a reversed move is a spike: `SPIKE_MEDIANS` median moves, clipped to `SPIKE_RANGE`."
+    lo, hi = np.log(SPIKE_RANGE)
+    med = r.abs().median()
+    return float(hi if np.isnan(med) else np.clip(SPIKE_MEDIANS*med, lo, hi))
+
+def _moves_bad(px:pd.Series) -> tuple:
+    "(jump, spike): days moving beyond `MAX_MOVE`, and days moving beyond the spike size that reverse the next day."
+    r = np.log(px).diff()
+    nxt, size = r.shift(-1), _spike_size(r)
+    spike = (r.abs() > size) & (nxt.abs() > size) & (np.sign(r) != np.sign(nxt))
+    return r.abs() > np.log(MAX_MOVE), spike
+
+# %% ../nbs/00_data.ipynb #8dd29a6e
+def implausible_days(df:pd.DataFrame, # price table from `validate_prices` (sorted, numeric, positive)
+                    ) -> pd.DataFrame:
+    "The implausible days of `df`, one bool column per rule (`ohlc`, `ratio`, `jump`, `spike`); empty when all pass."
+    flags = pd.DataFrame({'ohlc': _ohlc_bad(df), 'ratio': _ratio_bad(df)}).assign(jump=False, spike=False)
+    for c in ('Close', 'Adj Close'):
+        if c not in df: continue
+        jump, spike = _moves_bad(df[c])
+        flags['jump'] |= jump
+        flags['spike'] |= spike
+    flags['jump'] &= ~(flags['spike'] | flags['spike'].shift(1, fill_value=False))  # already told as a spike
+    return flags[flags.any(axis=1)]
+
+# %% ../nbs/00_data.ipynb #766a0e5f
+RULES = {'ohlc': 'a price outside the Low–High range',
+         'ratio': f'Adj Close/Close changes by more than {MAX_RATIO_STEP:.0%} in a day (not a dividend)',
+         'jump': f'a close moves more than x{MAX_MOVE:g} in one day',
+         'spike': 'a close jumps and falls back the next day (a spike)'}
+
+def check_plausible(df:pd.DataFrame, # price table from `validate_prices`
+                    name:str, # ticker or file name, used in error messages
+                   ) -> pd.DataFrame:
+    "`df` itself when every day is plausible, else a `DataError` naming the dates that break each rule."
+    bad = implausible_days(df)
+    if bad.empty: return df
+    why = [f'{RULES[k]} on {int(bad[k].sum())} dates, first {_first(bad.index[bad[k]])}' for k in bad if bad[k].any()]
+    raise DataError(f'{name}: implausible prices: ' + '; '.join(why) + '. Pass allow_implausible=True to accept them')
 
 # %% ../nbs/00_data.ipynb #34c5ac88
 OFFLINE_HINT = 'set DEEPREGIME_DATA (or pass data_dir=) to a folder with SPY.csv, VIX.csv and DTB3.csv'
 
-def _download_prices(ticker:str, start=None, end=None) -> pd.DataFrame:
+def _download_prices(ticker:str, start=None, end=None, allow_implausible:bool=False) -> pd.DataFrame:
     "Download daily prices for `ticker` from Yahoo with yfinance; an empty answer is a `DataError`."
     import yfinance as yf
     sym = YAHOO_SYMBOLS.get(ticker, ticker)
     try: df = yf.download(sym, start=start, end=end, auto_adjust=False, progress=False, actions=False, threads=False)
     except Exception as e: raise DataError(f'{ticker}: download of {sym} failed ({e}); {OFFLINE_HINT}') from None
-    if df is None or df.empty: raise DataError(f'{ticker}: download of {sym} returned no rows (offline?); {OFFLINE_HINT}')
+    if df is None or df.empty:
+        raise DataError(f'{ticker}: download of {sym} returned no rows (offline?); {OFFLINE_HINT}')
     if isinstance(df.columns, pd.MultiIndex): df.columns = df.columns.get_level_values(0)
     df.index = pd.DatetimeIndex(df.index).tz_localize(None).normalize()
     if ticker in ('VIX', 'TNX', 'IRX'): df['Volume'] = 0.
-    return validate_prices(df, ticker)
+    df = validate_prices(df, ticker)
+    return df if allow_implausible else check_plausible(df, ticker)
 
 # %% ../nbs/00_data.ipynb #10f0f36f
 def _download_rate(series:str) -> pd.Series:
@@ -139,71 +220,147 @@ def _download_rate(series:str) -> pd.Series:
         df.to_csv(Path(d)/f'{series}.csv', index=False)
         return read_rate(Path(d)/f'{series}.csv', series)
 
-# %% ../nbs/00_data.ipynb #87dc8023
-def write_atomic(path:str|Path, # final file name (parent folders are created)
-                 write, # function writing the content to the temporary path it is given
-                ) -> Path:
-    "Call `write(tmp)` on a temporary file beside `path`, then rename it to `path`: nobody ever sees half a file."
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp): os.remove(tmp)
-    return path
-
-def _write_atomic(obj:pd.DataFrame|pd.Series, path:Path):
-    "Write `obj` to parquet at `path` atomically."
-    write_atomic(path, (obj.to_frame() if isinstance(obj, pd.Series) else obj).to_parquet)
-
 # %% ../nbs/00_data.ipynb #bc708c1f
 def load_series(name:str, # ticker (`SPY`, `VIX`, `TLT`, …) or FRED series (`DTB3`, `DGS10`)
                 data_dir:str|Path|None=None, # CSV folder; defaults to env `DEEPREGIME_DATA`
                 cache_dir:str|Path|None=None, # parquet cache; defaults to env `DEEPREGIME_CACHE` or ~/.cache/deepregime
-                download:bool=True, # fetch from Yahoo/FRED when neither folder nor cache has it
+                download:bool=True, # fetch from Yahoo/FRED when no folder is named and the cache lacks it
+                allow_implausible:bool=False, # skip `check_plausible` on prices
                ) -> pd.DataFrame|pd.Series:
-    "Prices (DataFrame) or a rate (Series) for `name`: from the folder, else the cache, else a download."
+    "Prices (DataFrame) or a rate (Series) for `name`: from the named folder, else the cache, else a download."
     is_rate = name in RATE_SERIES
     folder, cache = globals()['data_dir'](data_dir), globals()['cache_dir'](cache_dir)
-    if folder is not None and (folder/f'{name}.csv').is_file():
-        return read_rate(folder/f'{name}.csv', name) if is_rate else read_prices(folder/f'{name}.csv', name)
+    if folder is not None:  # a folder someone named is used or fails: never completed from the cache or the network
+        how = 'data_dir' if data_dir else 'DEEPREGIME_DATA'
+        if not folder.is_dir(): raise DataError(f'{name}: no folder {folder} ({how})')
+        path = folder/f'{name}.csv'
+        if not path.is_file():
+            raise DataError(f'{name}: no {name}.csv in {folder} ({how}); a named data folder must hold every file '
+                            f'(it is not completed from the cache or a download)')
+        return read_rate(path, name) if is_rate else read_prices(path, name, allow_implausible)
     cached = cache/f'{name}.parquet'
     if cached.is_file():
         try: df = pd.read_parquet(cached)
-        except Exception as e: raise DataError(f'{name}: cache file {cached} is unreadable ({type(e).__name__}); delete it') from None
-        return df.iloc[:, 0].rename(name) if is_rate else validate_prices(df, f'{name} (cache {cached})')
-    where = f'no {name}.csv in {folder}' if folder else 'DEEPREGIME_DATA is not set'
-    if not download: raise DataError(f'{name}: {where}, not cached in {cache}, and download=False')
-    log.info('downloading %s (%s)', name, where)
-    obj = _download_rate(name) if is_rate else _download_prices(name)
-    _write_atomic(obj, cached)
+        except Exception as e:
+            raise DataError(f'{name}: cache file {cached} is unreadable ({type(e).__name__}); delete it') from None
+        if is_rate: return df.iloc[:, 0].rename(name)
+        df = validate_prices(df, f'{name} (cache {cached})')
+        return df if allow_implausible else check_plausible(df, f'{name} (cache {cached})')
+    if not download: raise DataError(f'{name}: no data folder set, not cached in {cache}, and download=False')
+    log.info('downloading %s (no data folder set, not cached)', name)
+    obj = _download_rate(name) if is_rate else _download_prices(name, allow_implausible=allow_implausible)
+    write_atomic(cached, (obj.to_frame() if is_rate else obj).to_parquet)
     return obj
 
-# %% ../nbs/00_data.ipynb #e5020bc2
+# %% ../nbs/00_data.ipynb #439c6dbc
 MAX_RATE_FILL = 5  # trading days a T-bill rate may be carried forward
+MAX_GAP = 5  # weekdays in a row without data that a frame may contain (NYSE closed 4 after 9/11)
+MAX_DROPPED = 0.02  # share of SPY days in a range that may lack a joined value (isolated days only)
+
+def _weekday_gaps(idx:pd.DatetimeIndex) -> np.ndarray:
+    "Number of weekdays strictly between each pair of consecutive dates of `idx`."
+    d = idx.values.astype('datetime64[D]')
+    return np.busday_count(d[:-1] + 1, d[1:])
+
+def _weekdays(a:pd.Timestamp, b:pd.Timestamp) -> int:
+    "Number of weekdays d with a <= d < b (0 when b <= a)."
+    return max(int(np.busday_count(np.datetime64(a.date()), np.datetime64(b.date()))), 0)
+
+# %% ../nbs/00_data.ipynb #bba751d8
+def _check_gaps(idx:pd.DatetimeIndex, name:str='SPY'):
+    "A `DataError` when more than `MAX_GAP` weekdays pass between two consecutive dates of `idx`."
+    gaps = _weekday_gaps(idx)
+    big = np.flatnonzero(gaps > MAX_GAP)
+    if not len(big): return
+    i, more = big[0], f' (and {len(big) - 1} more such holes)' if len(big) > 1 else ''
+    raise DataError(f'{name}: no data on the {gaps[i]} weekdays between {day(idx[i])} and {day(idx[i + 1])}{more}; '
+                    f'more than {MAX_GAP} in a row is a hole in the data, not a market holiday')
+
+def _check_dropped(spy:pd.DatetimeIndex, # SPY's trading days
+                   joined:list, # (name, series) pairs inner-joined on them
+                   start:pd.Timestamp|None, end:pd.Timestamp|None, # the requested range
+                  ):
+    "A `DataError` when a joined series lacks SPY days inside its own span and the range, beyond a few isolated ones."
+    for name, s in joined:
+        lo = s.index[0] if start is None else max(s.index[0], start)
+        hi = s.index[-1] if end is None else min(s.index[-1], end)
+        inside = spy[(spy >= lo) & (spy <= hi)]
+        miss = ~inside.isin(s.index)
+        if not miss.any(): continue
+        run = miss & (np.r_[False, miss[:-1]] | np.r_[miss[1:], False])  # next to another missing day
+        if run.any() or miss.sum() > max(1, MAX_DROPPED*len(inside)):
+            runs = ('' if not run.any() else ', all in runs of consecutive days' if run.sum() == miss.sum()
+                    else f', {run.sum()} of them in runs of consecutive days, first {_first(inside[run])}')
+            raise DataError(f'{name}: no value on {miss.sum()} SPY trading days between {day(lo)} and {day(hi)}, '
+                            f'first {_first(inside[miss])}{runs}; those days would be dropped by the join')
+        log.info('%s: %d isolated SPY days without a value are left out: %s',
+                 name, miss.sum(), _first(inside[miss], 10))
+
+# %% ../nbs/00_data.ipynb #1f4253b1
+def _check_range(idx:pd.DatetimeIndex, # dates of the sliced frame
+                 start:pd.Timestamp|None, end:pd.Timestamp|None, # the requested range
+                 spans:dict, # series name -> its dates, to say where each one starts and ends
+                ):
+    "A `DataError` when the frame starts more than `MAX_GAP` weekdays after `start` or ends as long before `end`."
+    one = pd.Timedelta(days=1)
+    if start is not None and _weekdays(start, idx[0]) > MAX_GAP:
+        where = ', '.join(f'{k} starts {day(v[0])}' for k, v in spans.items())
+        raise DataError(f'start {day(start)} is not covered: the data begin on {day(idx[0])}, '
+                        f'{_weekdays(start, idx[0])} weekdays later ({where})')
+    if end is not None and _weekdays(idx[-1] + one, end + one) > MAX_GAP:
+        where = ', '.join(f'{k} ends {day(v[-1])}' for k, v in spans.items())
+        raise DataError(f'end {day(end)} is not covered: the data end on {day(idx[-1])}, '
+                        f'{_weekdays(idx[-1] + one, end + one)} weekdays earlier ({where})')
+
+def _open_end(mkt:pd.DataFrame, spy:pd.DatetimeIndex, joined:list, rate:pd.Series) -> pd.DataFrame:
+    "With no `end` asked for: cut the days at the end without a rate; warn when the frame ends before SPY does."
+    rate_cut, last = [], mkt['DTB3'].last_valid_index()
+    if last is not None and last < mkt.index[-1]:
+        rate_cut = [f'DTB3 ends {day(rate.index[-1])} (carried forward at most {MAX_RATE_FILL} days)']
+        mkt = mkt.loc[:last]
+    if mkt.index[-1] >= spy[-1]: return mkt
+    seen = [(k, s.index[s.index.isin(spy)][-1]) for k, s in joined]
+    why = [f'{k} has no value after {day(d)}' for k, d in seen if d < spy[-1]] + rate_cut
+    ends = {'SPY': spy[-1], **{k: s.index[-1] for k, s in joined}, 'DTB3': rate.index[-1]}
+    ends = ', '.join(f'{k} {day(v)}' for k, v in ends.items())
+    log.warning('market data end on %s, before SPY (%s), because %s; series end: %s. Pass end= to require later data',
+                day(mkt.index[-1]), day(spy[-1]), ' and '.join(why), ends)
+    return mkt
+
+# %% ../nbs/00_data.ipynb #e5020bc2
+def _timestamp(d, what:str) -> pd.Timestamp|None:
+    "`d` as a Timestamp (None stays None); anything that is not a date is a `DataError`."
+    if d is None: return None
+    try: t = pd.Timestamp(d)
+    except (ValueError, TypeError, OverflowError): t = pd.NaT
+    if pd.isna(t): raise DataError(f'{what}: not a date: {d!r} (expected YYYY-MM-DD)')
+    return t
 
 def load_market(start:str|pd.Timestamp|None=None, # first date (inclusive); None = from the first common day
-                end:str|pd.Timestamp|None=None, # last date (inclusive); None = to the last common day
+                end:str|pd.Timestamp|None=None, # last date (inclusive); None = to the last common day (see the warning)
                 data_dir:str|Path|None=None, # CSV folder; defaults to env `DEEPREGIME_DATA`
                 tickers=(), # extra tickers (e.g. `('TLT', 'GLD')`), added as Adj Close columns
                 cache_dir:str|Path|None=None, # parquet cache for downloads
                 download:bool=True, # allow downloads for series not found locally
+                allow_implausible:bool=False, # skip `check_plausible` on every price series
                ) -> pd.DataFrame:
     "Daily SPY OHLCV, `VIX` close, `DTB3` rate and extra tickers' Adj Close on SPY's trading days."
+    lo, hi = _timestamp(start, 'start'), _timestamp(end, 'end')
     kw = dict(data_dir=data_dir, cache_dir=cache_dir, download=download)
-    mkt = load_series('SPY', **kw)
-    n0 = len(mkt)
-    mkt = mkt.join(load_series('VIX', **kw)['Close'].rename('VIX'), how='inner')
-    for t in tickers: mkt = mkt.join(load_series(t, **kw)['Adj Close'].rename(t), how='inner')
-    log.info('SPY %d days, %d after joining VIX%s', n0, len(mkt), f' and {list(tickers)}' if tickers else '')
+    spy = load_series('SPY', allow_implausible=allow_implausible, **kw)
+    joined = [('VIX', load_series('VIX', allow_implausible=allow_implausible, **kw)['Close'])]
+    joined += [(t, load_series(t, allow_implausible=allow_implausible, **kw)['Adj Close']) for t in tickers]
+    mkt = spy
+    for t, s in joined: mkt = mkt.join(s.rename(t), how='inner')
+    log.info('SPY %d days, %d after joining VIX%s', len(spy), len(mkt), f' and {list(tickers)}' if tickers else '')
     rate = load_series('DTB3', **kw)
     mkt['DTB3'] = rate.reindex(mkt.index.union(rate.index)).ffill(limit=MAX_RATE_FILL).reindex(mkt.index)
     mkt = mkt.loc[start:end]
     if mkt.empty: raise DataError(f'no market data between {start} and {end}')
+    _check_dropped(spy.index, joined, lo, hi)
+    _check_range(mkt.index, lo, hi, {'SPY': spy.index, **{t: s.index for t, s in joined}})
+    if hi is None: mkt = _open_end(mkt, spy.index, joined, rate)
+    _check_gaps(mkt.index)
     gap = mkt.index[mkt['DTB3'].isna()]
     if len(gap): raise DataError(f'DTB3: no rate within {MAX_RATE_FILL} days on {len(gap)} dates, first {_first(gap)}')
     return mkt

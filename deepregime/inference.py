@@ -4,22 +4,22 @@
 
 # %% ../nbs/04b_inference.ipynb #96b10353
 from __future__ import annotations
-import argparse, logging, sys
+import argparse, logging
 from pathlib import Path
-import numpy as np
 import pandas as pd
-import torch
-from .data import DataError, load_market, write_atomic
-from .features import FEATURES, make_features
-from .training.train_transformer import TrainedRegimeModel, load_checkpoint, CheckpointError, _date_arg, _int_arg
+from .data import load_market
+from .training.regime_model import CheckpointError, RegimeModel, TrainedRegimeModel, load_checkpoint
+from .training.evaluate import classification_report, evaluate  # their home is a layer down; re-exported
+from .utils import add_verbose, check_output_path, date_arg, echo, int_arg, run_command, write_atomic
 
+_all_ = ['classification_report', 'evaluate']  # re-exported, so in `__all__` as before
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'predict_regimes', 'classification_report', 'evaluate', 'main']
+__all__ = ['log', 'predict_regimes', 'inference_parser', 'run_inference', 'main', 'classification_report', 'evaluate']
 
 # %% ../nbs/04b_inference.ipynb #3b14a06f
-def predict_regimes(trained:TrainedRegimeModel|str|Path, # trained model or a checkpoint path
+def predict_regimes(trained:RegimeModel|str|Path, # trained model or a checkpoint path
                     mkt:pd.DataFrame, # frame from `load_market` covering the dates plus their history
                     start=None, # first prediction date (inclusive)
                     end=None, # last prediction date (inclusive)
@@ -28,78 +28,47 @@ def predict_regimes(trained:TrainedRegimeModel|str|Path, # trained model or a ch
     "Predicted `regime` and probabilities `p_0, p_1, …` per window end date."
     if last is not None and last < 1: raise ValueError(f'last must be >= 1, got {last}')
     if isinstance(trained, (str, Path)): trained = load_checkpoint(trained)
-    X, ends = trained.windows(mkt)
-    keep = np.ones(len(ends), bool)
-    if start is not None:
-        if pd.Timestamp(start) < ends[0]: raise DataError(f'too little history before {pd.Timestamp(start).date()}: the first full window ends {ends[0].date()}')
-        keep &= ends >= pd.Timestamp(start)
-    if end is not None: keep &= ends <= pd.Timestamp(end)
-    if not keep.any(): raise DataError(f'no prediction dates between {start} and {end}')
-    X, ends = X[keep], ends[keep]
-    if last is not None: X, ends = X[-last:], ends[-last:]
-    p = trained.model.predict_proba(X).astype(np.float64)
-    out = pd.DataFrame(p, index=pd.DatetimeIndex(ends, name='date'), columns=[f'p_{k}' for k in range(p.shape[1])])
-    out.insert(0, 'regime', p.argmax(1))
+    p = trained.window_proba(*trained.windows(mkt, start, end, last))
+    out = p.set_axis([f'p_{k}' for k in range(p.shape[1])], axis=1)
+    out.insert(0, 'regime', p.to_numpy().argmax(1))
     out.attrs['horizon'] = trained.train_config.horizon
     return out
 
-# %% ../nbs/04b_inference.ipynb #a93dd9e1
-def classification_report(pred:pd.Series, # predicted regime per date
-                          true:pd.Series, # labelled regime on the same dates
-                         ) -> dict:
-    "Accuracy, balanced accuracy, stress-regime F1 and the confusion matrix (rows = true, columns = predicted)."
-    from sklearn.metrics import accuracy_score, balanced_accuracy_score, confusion_matrix, f1_score
-    true, pred = true.loc[pred.index].to_numpy(), pred.to_numpy()
-    return {'n': len(true), 'accuracy': accuracy_score(true, pred), 'balanced_accuracy': balanced_accuracy_score(true, pred),
-            'f1_stress': f1_score(true, pred, pos_label=1, zero_division=0), 'confusion': confusion_matrix(true, pred, labels=[0, 1]).tolist()}
-
-# %% ../nbs/04b_inference.ipynb #150fe27a
-def evaluate(trained:TrainedRegimeModel, # trained model
-             mkt:pd.DataFrame, # market frame covering the evaluation period and its history
-             start=None, # first evaluated window end (default: start of the validation period)
-             end=None, # last evaluated window end (default: end of the validation period)
-            ) -> pd.DataFrame:
-    "Model vs persistence on the window ends in `start … end`: one row each, with the report's metrics."
-    h = trained.train_config.horizon
-    if (start is None or end is None) and not trained.val_range:
-        raise ValueError('the model was trained without a validation period (val_frac=0): pass start and end')
-    start = start or trained.val_range[0]; end = end or trained.val_range[1]
-    labels = trained.labeller.predict(make_features(mkt)[FEATURES])
-    pred = predict_regimes(trained, mkt, start=start, end=end)['regime']
-    target = labels.shift(-h).loc[pred.index].dropna().astype(int)
-    pred = pred.loc[target.index]
-    persist = labels.shift(1 if h == 0 else 0).loc[target.index].astype(int)
-    rows = {'model': classification_report(pred, target), 'persistence': classification_report(persist, target)}
-    return pd.DataFrame(rows).T
-
 # %% ../nbs/04b_inference.ipynb #faf2fec3
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog='python -m deepregime.inference',
-                                description='Predict regimes with a trained checkpoint.')
+def inference_parser(p:argparse.ArgumentParser|None=None, # parser to fill (e.g. a `deepregime predict` subparser)
+                    ) -> argparse.ArgumentParser:
+    "Arguments of `python -m deepregime.inference` (and `deepregime predict`)."
+    p = p or argparse.ArgumentParser(prog='python -m deepregime.inference')
+    p.description = 'Predict regimes with a trained checkpoint.'
     p.add_argument('--checkpoint', default='runs/regime_model.pt', help='file written by the training command')
-    p.add_argument('--data-dir', default=None, help='folder with SPY.csv, VIX.csv, DTB3.csv (default: $DEEPREGIME_DATA, else download)')
-    p.add_argument('--start', type=_date_arg, default=None, help='first prediction date (default: see --last)')
-    p.add_argument('--end', type=_date_arg, default=None, help='last prediction date (default: the last day with data)')
-    p.add_argument('--last', type=_int_arg(1), default=None, help='only the last N >= 1 predictions (default 10 when no --start)')
+    p.add_argument('--data-dir', default=None,
+                   help='folder with SPY.csv, VIX.csv, DTB3.csv (default: $DEEPREGIME_DATA, else download)')
+    p.add_argument('--start', type=date_arg, default=None, help='first prediction date (default: see --last)')
+    p.add_argument('--end', type=date_arg, default=None, help='last prediction date (default: the last day with data)')
+    p.add_argument('--last', type=int_arg(1, 100_000), default=None,
+                   help='only the last N >= 1 predictions (default 10 when no --start)')
     p.add_argument('--out', default=None, help='write the predictions to this CSV')
-    return p
+    return add_verbose(p)
 
-def main(argv=None):
-    "Command-line entry point: print (and optionally write) regime predictions."
-    a = _parser().parse_args(argv)
+def run_inference(a:argparse.Namespace, # parsed `inference_parser` arguments
+                 ) -> pd.DataFrame:
+    "Load the checkpoint and the data, print the predictions (and write them to `--out`)."
+    out = check_output_path(a.out, '--out') if a.out is not None else None
+    trained = load_checkpoint(a.checkpoint)
     last = a.last if a.last is not None or a.start else 10
-    try:
-        trained = load_checkpoint(a.checkpoint)
-        hist_start = pd.Timestamp(a.start) - pd.Timedelta(days=200) if a.start else None
-        mkt = load_market(hist_start, a.end, data_dir=a.data_dir)
-        pred = predict_regimes(trained, mkt, start=a.start, end=a.end, last=last)
-    except (DataError, CheckpointError) as e: sys.exit(f'error: {e}')
-    if a.out: write_atomic(a.out, lambda tmp: pred.to_csv(tmp, float_format='%.6f'))
+    mkt = load_market(None, a.end, data_dir=a.data_dir)  # all history: the first windows need it, and it is cheap
+    pred = predict_regimes(trained, mkt, start=a.start, end=a.end, last=last)
+    if out: write_atomic(out, lambda tmp: pred.to_csv(tmp, float_format='%.6f'))
     h = trained.train_config.horizon
-    print(f'regime {"at the window end" if h == 0 else f"{h} trading days after the window end"} (0 = calm, 1 = stress):')
-    print(pred.round(4).to_string())
+    when = 'at the window end' if h == 0 else f'{h} trading days after the window end'
+    echo(f'regime {when} (0 = calm, 1 = stress):')
+    echo(pred.round(4).to_string())
+    return pred
+
+def main(argv:list|None=None, # command-line arguments (default: sys.argv[1:])
+        ) -> pd.DataFrame:
+    "`python -m deepregime.inference`: print (and optionally write) regime predictions."
+    return run_command(inference_parser(), run_inference, argv)
 
 # %% ../nbs/04b_inference.ipynb #8a7b4ff1
-if __name__ == '__main__' and '__file__' in globals():  # not when run inside the notebook
-    try: main()
-    except ValueError as e: sys.exit(f'error: {e}')  # bad options or data (DataError, CheckpointError too): one line, no traceback
+if __name__ == '__main__' and '__file__' in globals(): main()  # not when run inside the notebook

@@ -7,136 +7,22 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from .data import DataError, _write_atomic
+from .data import DataError
 from .features import FEATURES, FeatureScaler, make_features
+from .utils import write_atomic
+# the labellers are defined below and exported to deepregime/regimes/; this module re-exports them
+from .regimes.labeller import Labeller, order_clusters
+from .regimes.kmeans import KMeansLabeller
+from .regimes.gmm import GMMLabeller
 
 log = logging.getLogger(__name__)
+_all_ = ['Labeller', 'order_clusters', 'KMeansLabeller', 'GMMLabeller']
 
 # %% auto #0
-__all__ = ['log', 'REGIMES_PATH', 'order_clusters', 'Labeller', 'KMeansLabeller', 'regime_summary', 'GMMLabeller',
-           'label_regimes', 'plot_regimes', 'save_regimes', 'load_regimes']
-
-# %% ../nbs/02_labels.ipynb #0ef974a5
-def order_clusters(raw:np.ndarray, # cluster id of each training row, 0 … n_regimes-1
-                   vol:np.ndarray, # ordering value of each row (e.g. `vol_20`)
-                   n_regimes:int, # number of clusters
-                  ) -> np.ndarray:
-    "`rank[k]` = regime of cluster `k`, regimes numbered by increasing mean `vol` (0 = calmest)."
-    raw, vol = np.asarray(raw), np.asarray(vol, float)
-    empty = [k for k in range(n_regimes) if not (raw == k).any()]
-    if empty: raise ValueError(f'clusters {empty} have no training rows; cannot order them')
-    means = np.array([vol[raw == k].mean() for k in range(n_regimes)])
-    return np.argsort(np.argsort(means))
-
-# %% ../nbs/02_labels.ipynb #dde02cd9
-class Labeller:
-    "Base class: `fit` on training features, `predict` any later ones as regimes 0 (calmest) … `n_regimes`-1."
-    kinds = {}  # class name -> class, used by `from_dict`
-    def __init_subclass__(cls, **kw):
-        super().__init_subclass__(**kw)
-        Labeller.kinds[cls.__name__] = cls
-
-    def __init__(self, n_regimes:int=2, # number of regimes
-                 features=('vol_20', 'vix'), # feature columns the clustering sees
-                 seed:int=0, # random seed of the fit
-                 order_by:str='vol_20', # column whose training mean per cluster sets the regime order
-                 log:bool=False, # cluster on the logarithm of the features (they must be positive)
-                ):
-        if int(n_regimes) < 2: raise ValueError(f'n_regimes must be at least 2, got {n_regimes}')
-        self.n_regimes, self.features, self.seed, self.order_by, self.log = int(n_regimes), tuple(features), seed, order_by, log
-        self.scaler, self.train_range, self.regime_vol = None, None, None
-
-    def _inputs(self, feats:pd.DataFrame) -> pd.DataFrame:
-        "The clustering inputs of `feats` (selected columns, logged if asked), checked."
-        name = type(self).__name__
-        if not isinstance(feats, pd.DataFrame) or not isinstance(feats.index, pd.DatetimeIndex): raise DataError(f'{name}: expected a DataFrame indexed by date')
-        missing = [c for c in self.features if c not in feats.columns]
-        if missing: raise DataError(f'{name}: missing feature columns {missing}; found {list(feats.columns)}')
-        X = feats[list(self.features)].astype(float)
-        bad = X.index[X.isna().any(axis=1)]
-        if len(bad): raise DataError(f'{name}: NaN features on {len(bad)} dates, first {bad[0].date()}')
-        if self.log and (X <= 0).any().any(): raise DataError(f'{name}: log=True needs positive features; {list(X.columns[(X <= 0).any()])} are not')
-        return np.log(X) if self.log else X
-
-    def fit(self, feats:pd.DataFrame # training-period features (from `make_features`)
-           ) -> Labeller:
-        "Fit on the training rows `feats` only; regimes are numbered by increasing mean `order_by`."
-        X, name = self._inputs(feats), type(self).__name__
-        if self.order_by not in feats.columns: raise DataError(f'{name}: ordering column {self.order_by!r} not in features')
-        if len(X) < 10 * self.n_regimes: raise DataError(f'{name}: too few training rows ({len(X)}) for {self.n_regimes} regimes')
-        self.scaler = FeatureScaler().fit(X)
-        raw = self._fit_raw(self.scaler.transform(X).to_numpy())
-        rank = order_clusters(raw, feats[self.order_by].to_numpy(), self.n_regimes)
-        self._reorder(np.argsort(rank))  # position i <- the raw cluster that becomes regime i
-        self.train_range = (f'{feats.index[0]:%Y-%m-%d}', f'{feats.index[-1]:%Y-%m-%d}')
-        self.regime_vol = feats[self.order_by].groupby(rank[raw]).mean().tolist()
-        log.info('%s fitted on %s … %s: mean %s by regime %s', name, *self.train_range, self.order_by, self.regime_vol)
-        return self
-
-    def predict(self, feats:pd.DataFrame # features of any period with the fitted columns
-               ) -> pd.Series:
-        "Regime (0 = calmest) of every row of `feats`, from the fitted parameters only."
-        if self.scaler is None: raise ValueError(f'{type(self).__name__} is not fitted: call fit(train) first')
-        Z = self.scaler.transform(self._inputs(feats)).to_numpy()
-        return pd.Series(self._predict(Z), index=feats.index, name='regime').astype(int)
-
-    def fit_predict(self, feats:pd.DataFrame # training-period features (from `make_features`)
-                   ) -> pd.Series:
-        "`fit(feats)` then `predict(feats)`: the in-sample labels of the training period."
-        return self.fit(feats).predict(feats)
-
-    def _config(self) -> dict:
-        return dict(n_regimes=self.n_regimes, features=list(self.features), seed=self.seed, order_by=self.order_by, log=self.log)
-
-    def to_dict(self) -> dict:
-        "Everything needed to predict again: kind, configuration, scaler, parameters in regime order."
-        if self.scaler is None: raise ValueError(f'{type(self).__name__} is not fitted: nothing to save')
-        return dict(kind=type(self).__name__, config=self._config(), scaler=self.scaler.to_dict(),
-                    train_range=list(self.train_range), regime_vol=list(self.regime_vol), state=self._state())
-
-    @classmethod
-    def from_dict(cls, d:dict # output of `to_dict`
-                 ) -> Labeller:
-        "A fitted labeller of the saved kind, ready to `predict` without refitting."
-        kind = d.get('kind') if isinstance(d, dict) else None
-        if kind not in Labeller.kinds: raise ValueError(f'unknown labeller kind {kind!r}; known: {sorted(Labeller.kinds)}')
-        sub = Labeller.kinds[kind]
-        if not issubclass(sub, cls): raise ValueError(f'{cls.__name__}.from_dict got a {kind}')
-        try:
-            self = sub(**d['config'])
-            self.scaler, self.train_range, self.regime_vol = FeatureScaler.from_dict(d['scaler']), tuple(d['train_range']), list(d['regime_vol'])
-            self._set_state(d['state'])
-        except (KeyError, TypeError) as e: raise ValueError(f'{kind}.from_dict: bad labeller dict ({e!r})') from None
-        return self
-
-# %% ../nbs/02_labels.ipynb #c7c34b27
-class KMeansLabeller(Labeller):
-    "Regimes from KMeans on standardized features; a day's regime is its nearest centre."
-    def __init__(self, n_regimes:int=2, # number of regimes
-                 features=('vol_20', 'vix'), # feature columns the clustering sees
-                 seed:int=0, # `random_state` of KMeans
-                 n_init:int=10, # KMeans restarts (best inertia kept)
-                 order_by:str='vol_20', # column whose training mean per cluster sets the regime order
-                 log:bool=False, # cluster on the logarithm of the features
-                ):
-        super().__init__(n_regimes, features, seed, order_by, log)
-        self.n_init, self.centers = int(n_init), None
-
-    def _config(self): return {**super()._config(), 'n_init': self.n_init}
-    def _state(self): return {'centers': self.centers.tolist()}
-    def _set_state(self, s): self.centers = np.asarray(s['centers'], float)
-    def _reorder(self, order): self.centers = self.centers[order]
-    def _predict(self, Z): return ((Z[:, None, :] - self.centers[None]) ** 2).sum(-1).argmin(1)
-
-    def _fit_raw(self, Z):
-        from sklearn.cluster import KMeans
-        from threadpoolctl import threadpool_limits
-        with threadpool_limits(1): km = KMeans(self.n_regimes, n_init=self.n_init, random_state=self.seed).fit(Z)
-        self.centers = km.cluster_centers_
-        return km.labels_
+__all__ = ['log', 'REGIMES_PATH', 'regime_summary', 'label_regimes', 'plot_regimes', 'save_regimes', 'load_regimes', 'Labeller',
+           'order_clusters', 'KMeansLabeller', 'GMMLabeller']
 
 # %% ../nbs/02_labels.ipynb #498e0f8a
 def regime_summary(regime:pd.Series, # integer regimes indexed by date
@@ -150,46 +36,13 @@ def regime_summary(regime:pd.Series, # integer regimes indexed by date
     out['mean length'] = runs.groupby('first')['size'].mean()
     return out.rename_axis('regime')
 
-# %% ../nbs/02_labels.ipynb #bbeae495
-class GMMLabeller(Labeller):
-    "Regimes from a Gaussian mixture on standardized features; a day's regime is its most probable component."
-    def __init__(self, n_regimes:int=2, # number of regimes
-                 features=('vol_20', 'vix'), # feature columns the mixture sees
-                 seed:int=0, # `random_state` of GaussianMixture
-                 n_init:int=5, # restarts (best likelihood kept)
-                 order_by:str='vol_20', # column whose training mean per component sets the regime order
-                 log:bool=False, # model the logarithm of the features
-                ):
-        super().__init__(n_regimes, features, seed, order_by, log)
-        self.n_init, self.weights, self.means, self.covs = int(n_init), None, None, None
-
-    def _config(self): return {**super()._config(), 'n_init': self.n_init}
-    def _state(self): return {'weights': self.weights.tolist(), 'means': self.means.tolist(), 'covs': self.covs.tolist()}
-    def _set_state(self, s): self.weights, self.means, self.covs = (np.asarray(s[k], float) for k in ('weights', 'means', 'covs'))
-    def _reorder(self, order): self.weights, self.means, self.covs = self.weights[order], self.means[order], self.covs[order]
-
-    def _fit_raw(self, Z):
-        from sklearn.mixture import GaussianMixture
-        from threadpoolctl import threadpool_limits
-        with threadpool_limits(1): gm = GaussianMixture(self.n_regimes, covariance_type='full', n_init=self.n_init, random_state=self.seed).fit(Z)
-        self.weights, self.means, self.covs = gm.weights_, gm.means_, gm.covariances_
-        return gm.predict(Z)
-
-    def _predict(self, Z):
-        ll = []
-        for w, m, c in zip(self.weights, self.means, self.covs):
-            L = np.linalg.cholesky(c)
-            y = np.linalg.solve(L, (Z - m).T)
-            ll.append(np.log(w) - np.log(np.diag(L)).sum() - 0.5 * (y ** 2).sum(0))
-        return np.argmax(ll, axis=0)
-
 # %% ../nbs/02_labels.ipynb #d392114e
 def label_regimes(mkt:pd.DataFrame, # frame from `load_market`
                   start=None, # first date of the training period (inclusive); None = from the first feature row
                   end=None, # last date of the training period (inclusive); None = to the last row (in-sample labels)
                   labeller:Labeller|None=None, # unfitted labeller; defaults to `KMeansLabeller()`
                  ) -> pd.DataFrame:
-    "SPY `Adj Close`, `VIX`, the features and `regime` for every feature day, the labeller fitted on `start`…`end` only."
+    "SPY `Adj Close`, `VIX`, the features and `regime` per feature day, the labeller fitted on `start`…`end` only."
     feats = make_features(mkt)
     train = feats.loc[start:end]
     if train.empty: raise DataError(f'no feature rows between {start} and {end} to fit the labeller on')
@@ -227,10 +80,13 @@ REGIMES_PATH = Path('data/regimes/spy_vix_regimes_kmeans.parquet')
 
 def _check_regimes(df, where:str) -> pd.DataFrame:
     "Raise `DataError` unless `df` is date-indexed, sorted, unique, with an integer `regime` column without NaN."
-    if not isinstance(df, pd.DataFrame) or not isinstance(df.index, pd.DatetimeIndex): raise DataError(f'{where}: expected a DataFrame indexed by date')
-    if not (df.index.is_monotonic_increasing and df.index.is_unique): raise DataError(f'{where}: dates must be sorted and unique')
+    if not isinstance(df, pd.DataFrame) or not isinstance(df.index, pd.DatetimeIndex):
+        raise DataError(f'{where}: expected a DataFrame indexed by date')
+    if not (df.index.is_monotonic_increasing and df.index.is_unique):
+        raise DataError(f'{where}: dates must be sorted and unique')
     if 'regime' not in df.columns: raise DataError(f"{where}: no 'regime' column; found {list(df.columns)}")
-    if not pd.api.types.is_integer_dtype(df['regime']): raise DataError(f"{where}: 'regime' must be integers, got {df['regime'].dtype}")
+    if not pd.api.types.is_integer_dtype(df['regime']):
+        raise DataError(f"{where}: 'regime' must be integers, got {df['regime'].dtype}")
     return df
 
 # %% ../nbs/02_labels.ipynb #56595c60
@@ -239,7 +95,7 @@ def save_regimes(df:pd.DataFrame, # labelled frame (from `label_regimes`)
                 ) -> Path:
     "Write the labelled frame (and its `attrs`) to parquet atomically; returns the path."
     path = Path(path)
-    _write_atomic(_check_regimes(df, 'save_regimes'), path)
+    write_atomic(path, _check_regimes(df, 'save_regimes').to_parquet)
     log.info('saved %d labelled days to %s', len(df), path)
     return path
 
@@ -247,7 +103,8 @@ def load_regimes(path:str|Path=REGIMES_PATH, # parquet file written by `save_reg
                 ) -> pd.DataFrame:
     "Read and validate a labelled frame written by `save_regimes`."
     path = Path(path)
-    if not path.is_file(): raise DataError(f'no regimes file at {path}; write one with save_regimes(label_regimes(...))')
+    if not path.is_file():
+        raise DataError(f'no regimes file at {path}; write one with save_regimes(label_regimes(...))')
     try: df = pd.read_parquet(path)
     except Exception as e: raise DataError(f'{path} is not a readable parquet file ({type(e).__name__})') from None
     return _check_regimes(df, str(path))

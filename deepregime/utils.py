@@ -131,7 +131,7 @@ class ConfigMixin:
         d = {k: tuple(v) if isinstance(v, list) and isinstance(known[k].default, tuple) else v for k, v in d.items()}
         return cls(**d)
 
-# %% ../nbs/00a_utils.ipynb #12bab9ac
+# %% ../nbs/00a_utils.ipynb #b0bad5c5
 def date_arg(s:str, # command-line text
             ) -> str:
     "argparse type: a date, returned as `YYYY-MM-DD`."
@@ -155,14 +155,16 @@ def int_arg(lo:int|None=None, # smallest allowed value
 def float_arg(lo:float|None=None, # smallest allowed value
               hi:float|None=None, # largest allowed value
               lo_open:bool=False, # exclude `lo` itself (e.g. a rate that must be positive)
+              hi_open:bool=False, # exclude `hi` itself (e.g. a fraction that must stay below 1)
              ) -> Callable:
-    "argparse type: a finite number in `[lo, hi]` (or `(lo, hi]`)."
-    rule = ' and '.join(r for r in (f'{">" if lo_open else ">="} {lo:g}' if lo is not None else '', f'<= {hi:g}' if hi is not None else '') if r)
+    "argparse type: a finite number in `[lo, hi]` (or with either end open)."
+    rule = ' and '.join(r for r in (f'{">" if lo_open else ">="} {lo:g}' if lo is not None else '',
+                                    f'{"<" if hi_open else "<="} {hi:g}' if hi is not None else '') if r)
     def parse(s:str) -> float:
         try: v = float(s)
         except ValueError: raise argparse.ArgumentTypeError(f'expected a number, got {s!r}') from None
         if not math.isfinite(v): raise argparse.ArgumentTypeError(f'must be a finite number, got {s!r}')
-        if lo is not None and (v < lo or (lo_open and v == lo)) or hi is not None and v > hi:
+        if lo is not None and (v < lo or (lo_open and v == lo)) or hi is not None and (v > hi or (hi_open and v == hi)):
             raise argparse.ArgumentTypeError(f'must be a number {rule}, got {s!r}')
         return v
     return parse

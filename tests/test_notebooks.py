@@ -4,7 +4,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-NBS = sorted(p.name for p in (ROOT/'nbs').glob('*.ipynb'))
+NBS = sorted(str(p.relative_to(ROOT/'nbs')) for p in (ROOT/'nbs').rglob('*.ipynb') if '_proc' not in p.parts
+             and '.ipynb_checkpoints' not in p.parts)  # chapters, and the module headers in nbs/modules/
 
 @pytest.mark.parametrize('nb', NBS)
 def test_notebook(nb):

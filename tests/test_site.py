@@ -22,14 +22,24 @@ IN_CI = os.environ.get('CI', '').lower() == 'true'
 PLOT_PAGES = [
     ('index.ipynb', 1),
     ('00_data.ipynb', 1),
+    ('00a_utils.ipynb', 0),
     ('01_features.ipynb', 1),
+    ('01a_detectors.ipynb', 0),
     ('02_labels.ipynb', 1),
+    ('02b_baselines.ipynb', 0),
     ('03_model.ipynb', 0),
     ('04a_dataset.ipynb', 0),
     ('04_training.ipynb', 1),
     ('04b_inference.ipynb', 0),
     ('05_backtest.ipynb', 6),  # regime predictions and equity: labels stand-in, seed and honest protocol
+    ('05a_strategies.ipynb', 0),
+    ('05b_engine.ipynb', 0),
+    ('05c_metrics.ipynb', 0),
+    ('05d_stats.ipynb', 0),
+    ('05e_report.ipynb', 0),
+    ('05f_experiments.ipynb', 0),
     ('06_walkforward.ipynb', 4),  # equity curves and drawdowns, for the short test run and the full stored run
+    ('09_cli.ipynb', 1),  # the last year with stress shaded (deepregime now)
 ]
 HIDDEN = re.compile(r'^#\|\s*(hide|include:\s*false|output:\s*false)\s*$', re.M)
 

@@ -4,587 +4,127 @@
 
 # %% ../../nbs/05_backtest.ipynb #53567c3f
 from __future__ import annotations
-import argparse, json, logging, math, sys, time
-from dataclasses import dataclass, asdict
+import argparse, json, logging, time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from ..data import DataError, load_market, write_atomic
+from ..data import load_market
+from ..utils import (
+    add_verbose, check_output_path, date_arg, echo, float_arg, int_arg, run_command, write_atomic, write_text)
+from .strategies import STRATEGIES, regime_exposure
+from .engine import (
+    BILL_DAYS, FEATURE_LOOKBACK, WINDOW, accrual_fractions, asset_returns, backtest, cash_rate, money_market_yield,
+    run_strategies, signal_dates)
+from .metrics import (
+    TRADING_DAYS, annual_volatility, cagr, calmar_ratio, cumulative_return, drawdown, max_drawdown,
+    performance_summary, sharpe_ratio, sharpe_se, sortino_ratio)
+from .stats import sharpe_diff_test
+from .report import (
+    DISPLAY, LABELS, PUBLISHED, compare_published, cost_sensitivity, display_table, plot_equity,
+    plot_regime_predictions, results_json, save_plots, strategy_table)
+from deepregime.experiments import (
+    HONEST_SPLIT, PRED_COLS, Protocol, check_predictions, make_protocol, read_predictions, regime_predictions_for,
+    run_protocol)
 
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'STRATEGIES', 'BILL_DAYS', 'TRADING_DAYS', 'FEATURE_LOOKBACK', 'WINDOW', 'PUBLISHED', 'DISPLAY', 'LABELS',
-           'HONEST_SPLIT', 'PRED_COLS', 'regime_exposure', 'asset_returns', 'money_market_yield', 'accrual_fractions',
-           'cash_rate', 'backtest', 'cumulative_return', 'cagr', 'sharpe_ratio', 'annual_volatility', 'drawdown',
-           'max_drawdown', 'sortino_ratio', 'calmar_ratio', 'sharpe_se', 'sharpe_diff_test', 'signal_dates',
-           'run_strategies', 'performance_summary', 'strategy_table', 'display_table', 'compare_published',
-           'cost_sensitivity', 'plot_regime_predictions', 'plot_equity', 'Protocol', 'make_protocol',
-           'check_predictions', 'read_predictions', 'regime_predictions_for', 'run_protocol', 'results_json',
-           'save_plots', 'main']
+__all__ = ['log', 'main', 'STRATEGIES', 'regime_exposure', 'BILL_DAYS', 'FEATURE_LOOKBACK', 'WINDOW', 'accrual_fractions',
+           'asset_returns', 'backtest', 'cash_rate', 'money_market_yield', 'run_strategies', 'signal_dates',
+           'TRADING_DAYS', 'annual_volatility', 'cagr', 'calmar_ratio', 'cumulative_return', 'drawdown', 'max_drawdown',
+           'performance_summary', 'sharpe_ratio', 'sharpe_se', 'sortino_ratio', 'sharpe_diff_test', 'DISPLAY', 'LABELS',
+           'PUBLISHED', 'compare_published', 'cost_sensitivity', 'display_table', 'plot_equity',
+           'plot_regime_predictions', 'results_json', 'save_plots', 'strategy_table', 'HONEST_SPLIT', 'PRED_COLS',
+           'Protocol', 'check_predictions', 'make_protocol', 'read_predictions', 'regime_predictions_for',
+           'run_protocol']
 
-# %% ../../nbs/05_backtest.ipynb #54b4f075
-STRATEGIES = {
-    'buy_hold': {0: 1.0, 1: 1.0},          # always fully invested
-    'regime': {0: 1.0, 1: 0.0},            # invested when calm, in T-bills under stress
-    'regime_leveraged': {0: 1.5, 1: 0.3},  # 1.5x when calm, 0.3x under stress
-}
-
-# %% ../../nbs/05_backtest.ipynb #d2d02b19
-def regime_exposure(regimes:pd.Series, # integer regime per date (0 = calm, 1 = stress), known at that day's close
-                    mapping:dict, # regime -> exposure (fraction of equity in SPY; > 1 is leverage)
-                   ) -> pd.Series:
-    "Target SPY weight per date: each regime replaced by its exposure in `mapping`."
-    if not isinstance(regimes.index, pd.DatetimeIndex): raise ValueError('regimes must be indexed by a DatetimeIndex')
-    if regimes.isna().any(): raise ValueError(f'regimes: {int(regimes.isna().sum())} missing values, first on {regimes.index[regimes.isna()][0]:%Y-%m-%d}')
-    unknown = sorted(v.item() if isinstance(v, np.generic) else v for v in set(regimes.unique()) - set(mapping))
-    if unknown: raise ValueError(f'regimes {unknown} have no exposure in mapping {mapping}')
-    return regimes.map(mapping).astype(float).rename('weight').rename_axis('date')
-
-# %% ../../nbs/05_backtest.ipynb #a6ec538a
-def asset_returns(mkt:pd.DataFrame, # frame from `load_market`
-                  col:str='Adj Close', # price column; the dividend-adjusted close gives total returns
-                 ) -> pd.Series:
-    "Simple daily total returns of SPY from the dividend-adjusted close (first day NaN)."
-    return mkt[col].pct_change().rename('ret')
-
-# %% ../../nbs/05_backtest.ipynb #dc228013
-BILL_DAYS = 91  # days to maturity of a 3-month T-bill
-
-def money_market_yield(discount_pct, # T-bill rate in percent per year on a bank-discount basis (FRED DTB3)
-                       bill_days:int=BILL_DAYS, # days to maturity
-                      ):
-    "Annual money-market (actual/360) yield, as a fraction, of a bill quoted at `discount_pct`."
-    d = discount_pct/100
-    return d/(1 - d*bill_days/360)
-
-# %% ../../nbs/05_backtest.ipynb #90d8076d
-def accrual_fractions(index:pd.DatetimeIndex, # trading days
-                     ) -> pd.Series:
-    "Actual/360 year fraction from the previous trading day to each day (first day NaN)."
-    return (index.to_series().diff().dt.days/360).rename('accrual')
-
-def cash_rate(mkt:pd.DataFrame, # frame from `load_market` (needs `DTB3`)
-              bill_days:int=BILL_DAYS, # days to maturity of the bill
-             ) -> pd.Series:
-    "Return of one unit of cash on each day: yesterday's T-bill yield accrued actual/360 over the calendar days since."
-    y = money_market_yield(mkt['DTB3'], bill_days)
-    return (y.shift(1)*accrual_fractions(mkt.index)).rename('rf').rename_axis('date')
-
-# %% ../../nbs/05_backtest.ipynb #5983f730
-def backtest(weights:pd.Series, # target SPY weight per signal date (known at that day's close)
-             mkt:pd.DataFrame, # frame from `load_market` (needs `Adj Close`, `DTB3`)
-             lag:int=1, # trading days between the signal and the return it earns (0 = same day: look-ahead)
-             cost_bps:float=2., # transaction cost in bp per unit of turnover |w_t - w_{t-1}|
-             spread_bps:float=50., # annual spread over the T-bill rate paid on the borrowed part (w > 1)
-             frictionless:bool=False, # published setup: no costs, no financing, cash earns 0
-            ) -> pd.DataFrame:
-    "Daily returns of holding `weights` of SPY (the rest in T-bills) `lag` days after each signal."
-    if not isinstance(weights.index, pd.DatetimeIndex): raise ValueError('weights must be indexed by a DatetimeIndex')
-    if not isinstance(lag, (int, np.integer)) or lag < 0: raise ValueError(f'lag must be an integer >= 0, got {lag!r}')
-    if cost_bps < 0 or spread_bps < 0: raise ValueError(f'cost_bps and spread_bps must be >= 0, got {cost_bps}, {spread_bps}')
-    extra = weights.index.difference(mkt.index)
-    if len(extra): raise ValueError(f'weights on {len(extra)} dates that are not trading days in mkt, first {extra[0]:%Y-%m-%d}')
-    held = weights.astype(float).reindex(mkt.index).shift(lag)
-    ret = asset_returns(mkt)
-    ok = held.notna() & ret.notna()
-    if not ok.any(): raise ValueError('no day has both a held weight and a return (weights too short for lag?)')
-    bt = pd.DataFrame({'weight': held, 'ret': ret, 'rf': cash_rate(mkt)}).loc[ok.idxmax():ok[::-1].idxmax()]
-    holes = bt.index[bt['weight'].isna()]
-    if len(holes): raise ValueError(f'weights missing on {len(holes)} dates inside the backtest, first {holes[0]:%Y-%m-%d}')
-    w = bt['weight']
-    bt['turnover'] = w.diff().abs().fillna(w.abs())  # first day: entry from cash
-    bt['gross'] = w*bt['ret']
-    if frictionless: bt['cost'], bt['financing'] = 0., 0.
-    else:
-        cash = 1 - w
-        spread = spread_bps/1e4*accrual_fractions(mkt.index).loc[bt.index]
-        bt['cost'] = bt['turnover']*cost_bps/1e4
-        bt['financing'] = np.where(cash >= 0, cash*bt['rf'], cash*(bt['rf'] + spread))
-    bt['net'] = bt['gross'] + bt['financing'] - bt['cost']
-    bt['equity'] = (1 + bt['net']).cumprod()
-    bt.attrs.update(lag=int(lag), cost_bps=float(cost_bps), spread_bps=float(spread_bps), frictionless=bool(frictionless))
-    return bt.rename_axis('date')
-
-# %% ../../nbs/05_backtest.ipynb #3f5f9f9f
-TRADING_DAYS = 252
-
-def cumulative_return(r:pd.Series, # daily returns (fractions)
-                     ) -> float:
-    "Total compounded return of daily returns `r` (0.5 = +50 %)."
-    return float((1 + r).prod() - 1)
-
-def cagr(r:pd.Series, # daily returns
-         periods:int=TRADING_DAYS, # periods per year
-        ) -> float:
-    "Compound annual growth rate, years = number of returns / `periods`."
-    return float((1 + cumulative_return(r))**(periods/len(r)) - 1)
-
-# %% ../../nbs/05_backtest.ipynb #1ed3bf13
-def sharpe_ratio(r:pd.Series, # daily returns
-                 rf:float|pd.Series=0., # risk-free return per day (scalar or series aligned on dates)
-                 periods:int=TRADING_DAYS, # periods per year
-                ) -> float:
-    "Annualized Sharpe ratio √periods · mean(r - rf) / std(r - rf), std with ddof=1 (NaN without dispersion)."
-    x = (r - rf).dropna() if isinstance(rf, pd.Series) else r - rf
-    sd = x.std(ddof=1)
-    return float(x.mean()/sd*math.sqrt(periods)) if sd > 0 else float('nan')
-
-def annual_volatility(r:pd.Series, # daily returns
-                      periods:int=TRADING_DAYS, # periods per year
-                     ) -> float:
-    "Annualized volatility, std with ddof=1."
-    return float(r.std(ddof=1)*math.sqrt(periods))
-
-# %% ../../nbs/05_backtest.ipynb #d1461b64
-def drawdown(r:pd.Series, # daily returns
-            ) -> pd.Series:
-    "Fall of equity from its running peak (starting value 1 included), as a negative fraction."
-    eq = (1 + r).cumprod()
-    return (eq/eq.cummax().clip(lower=1.0) - 1).rename('drawdown')
-
-def max_drawdown(r:pd.Series, # daily returns
-                ) -> float:
-    "Worst drawdown (negative fraction; 0 if equity never fell)."
-    return float(min(drawdown(r).min(), 0.0))
-
-# %% ../../nbs/05_backtest.ipynb #610b08d2
-def sortino_ratio(r:pd.Series, # daily returns
-                  periods:int=TRADING_DAYS, # periods per year
-                 ) -> float:
-    "Annualized mean over annualized downside deviation (target 0, over all days)."
-    dd = math.sqrt((np.minimum(r, 0)**2).mean())
-    return float(r.mean()*math.sqrt(periods)/dd) if dd > 0 else float('nan')
-
-def calmar_ratio(r:pd.Series, # daily returns
-                 periods:int=TRADING_DAYS, # periods per year
-                ) -> float:
-    "CAGR over the absolute max drawdown (NaN without a drawdown)."
-    mdd = max_drawdown(r)
-    return cagr(r, periods)/abs(mdd) if mdd < 0 else float('nan')
-
-# %% ../../nbs/05_backtest.ipynb #02f17a43
-def sharpe_se(r:pd.Series, # daily returns
-              rf:float|pd.Series=0., # risk-free return per day
-              periods:int=TRADING_DAYS, # periods per year
-             ) -> float:
-    "Annualized standard error of the Sharpe ratio with skewness and kurtosis (Mertens 2002, Opdyke 2007)."
-    x = np.asarray((r - rf).dropna() if isinstance(rf, pd.Series) else r - rf, float)
-    sd = x.std(ddof=1)
-    if not sd > 0: return float('nan')
-    s, z = x.mean()/sd, (x - x.mean())/x.std()
-    g3, g4 = (z**3).mean(), (z**4).mean()
-    return float(math.sqrt(max(1 - g3*s + (g4 - 1)/4*s**2, 0)/len(x)*periods))
-
-# %% ../../nbs/05_backtest.ipynb #04469f5d
-def _newey_west(y:np.ndarray, lags:int) -> np.ndarray:
-    "Newey–West (Bartlett kernel) long-run covariance of the centred rows of `y`."
-    y = y - y.mean(0)
-    S = y.T@y/len(y)
-    for l in range(1, lags + 1):
-        G = y[l:].T@y[:-l]/len(y)
-        S += (1 - l/(lags + 1))*(G + G.T)
-    return S
-
-# %% ../../nbs/05_backtest.ipynb #f635fc74
-def sharpe_diff_test(ra:pd.Series, # daily returns of strategy a
-                     rb:pd.Series, # daily returns of strategy b (same days; aligned on dates)
-                     method:str='memmel', # 'memmel' (Jobson–Korkie–Memmel, iid normal) or 'hac' (Ledoit–Wolf, Newey–West)
-                     periods:int=TRADING_DAYS, # periods per year
-                     lags:int|None=None, # Newey–West lags for 'hac'; default floor(4 (T/100)^(2/9))
-                    ) -> pd.Series:
-    "Test H0: equal Sharpe ratios of `ra` and `rb`; annualized Sharpes, difference, its SE, z and two-sided p."
-    if method not in ('memmel', 'hac'): raise ValueError(f"method must be 'memmel' or 'hac', got {method!r}")
-    both = pd.concat([ra, rb], axis=1, join='inner').dropna()
-    if len(both) < 3: raise ValueError(f'need at least 3 common days, got {len(both)}')
-    a, b = both.iloc[:, 0].to_numpy(float), both.iloc[:, 1].to_numpy(float)
-    T = len(a)
-    sa, sb = a.mean()/a.std(ddof=1), b.mean()/b.std(ddof=1)
-    if method == 'memmel':
-        rho = np.corrcoef(a, b)[0, 1]
-        var = (2*(1 - rho) + 0.5*(sa**2 + sb**2 - 2*sa*sb*rho**2))/T
-    else:
-        lags = int(4*(T/100)**(2/9)) if lags is None else lags
-        ma, mb, qa, qb = a.mean(), b.mean(), (a**2).mean(), (b**2).mean()
-        va, vb = qa - ma**2, qb - mb**2
-        grad = np.array([qa/va**1.5, -qb/vb**1.5, -ma/(2*va**1.5), mb/(2*vb**1.5)])
-        var = grad@_newey_west(np.column_stack([a, b, a**2, b**2]), lags)@grad/T
-    diff, se = (sa - sb)*math.sqrt(periods), math.sqrt(max(var, 0)*periods)
-    z = diff/se if se > 0 else (0.0 if diff == 0 else math.copysign(math.inf, diff))
-    return pd.Series({'sharpe_a': sa*math.sqrt(periods), 'sharpe_b': sb*math.sqrt(periods), 'diff': diff,
-                      'se': se, 'z': z, 'p_value': math.erfc(abs(z)/math.sqrt(2))}, name=method)
-
-# %% ../../nbs/05_backtest.ipynb #6f1054ee
-FEATURE_LOOKBACK, WINDOW = 20, 60  # rows the features need before their first value; model window length
-
-def signal_dates(index:pd.DatetimeIndex, # trading days of the market frame
-                 lookback:int=FEATURE_LOOKBACK, # rows dropped by the features (incomplete look-back)
-                 window:int=WINDOW, # rows in a model input window
-                ) -> pd.DatetimeIndex:
-    "Dates on which a model with a full window of features can first (and then every day) emit a regime."
-    return index[lookback + window - 1:]
-
-# %% ../../nbs/05_backtest.ipynb #ec9738d4
-def run_strategies(regimes:pd.Series, # regime per signal date
-                   mkt:pd.DataFrame, # frame from `load_market`
-                   strategies:dict=STRATEGIES, # name -> {regime: exposure}
-                   lag:int=1, # see `backtest`
-                   **kwargs, # cost_bps, spread_bps, frictionless: see `backtest`
-                  ) -> dict:
-    "One `backtest` frame per strategy (name -> DataFrame); those whose exposure depends on the regime get the held `regime`."
-    out = {}
-    for name, mapping in strategies.items():
-        bt = backtest(regime_exposure(regimes, mapping), mkt, lag=lag, **kwargs)
-        if len(set(mapping.values())) > 1:  # a constant exposure ignores the regime: no regime shares for it
-            bt['regime'] = regimes.reindex(mkt.index).shift(lag).loc[bt.index].astype(int)
-        out[name] = bt
-    return out
-
-# %% ../../nbs/05_backtest.ipynb #b32d5c4c
-def performance_summary(bt:pd.DataFrame, # frame from `backtest` (optionally with a `regime` column)
-                        periods:int=TRADING_DAYS, # periods per year
-                       ) -> pd.Series:
-    "Every metric of one backtest: returns, Sharpe (raw, excess, SE), drawdown, ratios, turnover, regime shares."
-    r, rf = bt['net'], bt['rf']
-    s = {'n_returns': len(r), 'cumulative_return': cumulative_return(r), 'cagr': cagr(r, periods),
-         'sharpe': sharpe_ratio(r, periods=periods), 'sharpe_se': sharpe_se(r, periods=periods),
-         'sharpe_excess': sharpe_ratio(r, rf, periods), 'sharpe_excess_se': sharpe_se(r, rf, periods), 'daily_mean': r.mean(), 'daily_vol': r.std(ddof=1),
-         'annual_vol': annual_volatility(r, periods), 'max_drawdown': max_drawdown(r), 'sortino': sortino_ratio(r, periods),
-         'calmar': calmar_ratio(r, periods), 'turnover': bt['turnover'].sum()/len(r)*periods,
-         'mean_weight': bt['weight'].mean(), 'total_cost': bt['cost'].sum(), 'total_financing': bt['financing'].sum()}
-    if 'regime' in bt:
-        for k in sorted(bt['regime'].unique()): s[f'share_regime_{int(k)}'] = (bt['regime'] == k).mean()
-    return pd.Series(s, dtype=float)
-
-# %% ../../nbs/05_backtest.ipynb #5bb7f594
-def strategy_table(results:dict, # name -> backtest frame, as from `run_strategies`
-                   benchmark:str='buy_hold', # strategy the Sharpe-difference tests compare against
-                  ) -> pd.DataFrame:
-    "Metrics per strategy (rows), with p-values of the Sharpe differences (raw and excess returns) against `benchmark`."
-    tab = pd.DataFrame({name: performance_summary(bt) for name, bt in results.items()}).T
-    if benchmark not in results: return tab.rename_axis('strategy')
-    bench = results[benchmark]
-    for name, bt in results.items():
-        if name == benchmark: continue
-        for m, sfx in (('memmel', ''), ('hac', '_hac')):
-            tab.loc[name, f'sharpe_diff_p{sfx}'] = sharpe_diff_test(bt['net'], bench['net'], m)['p_value']
-            tab.loc[name, f'sharpe_excess_diff_p{sfx}'] = sharpe_diff_test(bt['net'] - bt['rf'], bench['net'] - bench['rf'], m)['p_value']
-    return tab.rename_axis('strategy')
-
-# %% ../../nbs/05_backtest.ipynb #8eb2fe9e
-PUBLISHED = pd.DataFrame({  # the seed README's table, in-sample 2005-04-28 … 2024-12-31, frictionless
-    'cumulative_return': [6.3550, 2.0501, 5.8989], 'sharpe': [0.63, 0.66, 0.74],
-    'daily_mean': [0.000476, 0.000242, 0.000433], 'daily_vol': [0.012052, 0.005824, 0.009290]},
-    index=pd.Index(['buy_hold', 'regime', 'regime_leveraged'], name='strategy'))
-
-DISPLAY = {  # column -> (printed name, factor, decimals)
-    'cumulative_return': ('cum. return %', 100, 2), 'cagr': ('CAGR %', 100, 2), 'sharpe': ('Sharpe', 1, 2),
-    'sharpe_se': ('SE', 1, 2), 'sharpe_excess': ('Sharpe xs', 1, 2), 'daily_mean': ('mean %', 100, 4),
-    'daily_vol': ('vol %', 100, 4), 'max_drawdown': ('max DD %', 100, 1), 'sortino': ('Sortino', 1, 2),
-    'calmar': ('Calmar', 1, 2), 'turnover': ('turnover/yr', 1, 1), 'share_regime_1': ('stress share', 1, 3),
-    'sharpe_diff_p': ('p JK-Memmel', 1, 3), 'sharpe_diff_p_hac': ('p HAC', 1, 3),  # Sharpe difference to buy & hold
-    'sharpe_excess_diff_p_hac': ('p HAC xs', 1, 3)}  # the same for the excess-return Sharpe
-
-# %% ../../nbs/05_backtest.ipynb #2871f618
-def display_table(table:pd.DataFrame, # from `strategy_table` (or `PUBLISHED`)
-                 ) -> pd.DataFrame:
-    "The columns of `table` that have a display format, in percent where apt and rounded to the published digits."
-    cols = [c for c in DISPLAY if c in table.columns]
-    return pd.DataFrame({DISPLAY[c][0]: (table[c].astype(float)*DISPLAY[c][1]).round(DISPLAY[c][2]) for c in cols})
-
-# %% ../../nbs/05_backtest.ipynb #51a35b22
-def compare_published(table:pd.DataFrame, # from `strategy_table`
-                      published:pd.DataFrame|None=None, # reference table with the same column names; None = `PUBLISHED`
-                     ) -> pd.DataFrame:
-    "Our numbers next to the published ones, rounded to the published digits (columns: metric, source)."
-    published = PUBLISHED if published is None else published
-    ours, ref = display_table(table[published.columns]), display_table(published)
-    out = pd.concat({'ours': ours, 'published': ref.reindex(ours.index)}, axis=1).swaplevel(axis=1)
-    return out[[(c, s) for c in ours.columns for s in ('ours', 'published')]]
-
-# %% ../../nbs/05_backtest.ipynb #ae0a0ff2
-def cost_sensitivity(regimes:pd.Series, # regime per signal date
-                     mkt:pd.DataFrame, # frame from `load_market`
-                     costs=(0., 2., 10.), # cost levels in bp per unit of turnover
-                     strategies:dict=STRATEGIES, # name -> {regime: exposure}
-                     **kwargs, # lag, spread_bps: see `backtest`
-                    ) -> pd.DataFrame:
-    "CAGR, Sharpe ratios and turnover of each strategy at each cost level (rows: strategy, cost_bps)."
-    rows = {}
-    for c in costs:
-        for name, bt in run_strategies(regimes, mkt, strategies, cost_bps=c, **kwargs).items():
-            s = performance_summary(bt)
-            rows[(name, float(c))] = s[['cagr', 'sharpe', 'sharpe_excess', 'max_drawdown', 'turnover']]
-    return pd.DataFrame(rows).T.rename_axis(['strategy', 'cost_bps'])
-
-# %% ../../nbs/05_backtest.ipynb #c4a31d62
-def _runs(mask:pd.Series) -> list:
-    "(start, end) date pairs of the runs of True in `mask`; each run ends at the next date (or its last date)."
-    m = mask.to_numpy(bool)
-    if not m.any(): return []
-    edges = np.flatnonzero(np.diff(np.r_[0, m.astype(int), 0]))
-    idx = mask.index
-    return [(idx[s], idx[min(e, len(idx) - 1)]) for s, e in zip(edges[::2], edges[1::2])]
-
-# %% ../../nbs/05_backtest.ipynb #0305fe76
-def _plain_log_axis(ax):
-    "Log-scale y axis labelled 1-2-5 in plain numbers (100, 200, 500) instead of powers of ten."
-    from matplotlib.ticker import LogLocator, FuncFormatter, NullFormatter
-    ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1, 2, 5)))
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f'{v:g}'))
-    ax.yaxis.set_minor_formatter(NullFormatter())
-
-# %% ../../nbs/05_backtest.ipynb #2e8f41dd
-def plot_regime_predictions(mkt:pd.DataFrame, # frame from `load_market`
-                            pred:pd.DataFrame, # predictions: `regime`, `p_1` per date
-                            labels:pd.Series|None=None, # labelled regime per date, drawn as a band
-                            ax=None, # two matplotlib axes (price, probability); created when None
-                           ):
-    "SPY (log) with predicted stress shaded and labelled stress as a band, stress probability below."
-    import matplotlib.pyplot as plt, matplotlib.dates as mdates
-    from matplotlib.patches import Patch
-    if ax is None: _, ax = plt.subplots(2, 1, figsize=(11, 6), sharex=True, height_ratios=(3, 1))
-    px = mkt['Adj Close'].loc[pred.index[0]:pred.index[-1]]
-    ax[0].semilogy(px.index, px, lw=0.8, color='k'); _plain_log_axis(ax[0])
-    def band(mask, y0, h, **kw):
-        xr = [(mdates.date2num(s), mdates.date2num(e) - mdates.date2num(s) or 1) for s, e in _runs(mask)]
-        ax[0].broken_barh(xr, (y0, h), transform=ax[0].get_xaxis_transform(), lw=0, **kw)
-    top = 0.06 if labels is not None else 0.0  # leave room for the labels band
-    band(pred['regime'].eq(1), top, 1 - top, color='tab:red', alpha=0.2)
-    handles = [Patch(color='tab:red', alpha=0.2, label='predicted stress')]
-    title = 'SPY and predicted regimes'
-    if labels is not None:
-        lab = labels.reindex(pred.index)
-        band(lab.eq(1), 0, 0.05, color='tab:blue', alpha=0.8)
-        handles.append(Patch(color='tab:blue', alpha=0.8, label='labelled stress (band)'))
-        title += f' — agreement with labels {(lab == pred["regime"]).mean():.1%}'
-    ax[0].legend(handles=handles, loc='upper left'); ax[0].set_ylabel('SPY Adj Close (log)'); ax[0].set_title(title)
-    ax[1].plot(pred.index, pred['p_1'], lw=0.6, color='tab:red', drawstyle='steps-post'); ax[1].axhline(0.5, ls='--', lw=0.8, color='grey')
-    ax[1].set_ylim(0, 1); ax[1].set_ylabel('P(stress)')
-    return ax
-
-# %% ../../nbs/05_backtest.ipynb #0380d8e4
-LABELS = {'buy_hold': 'Buy & hold SPY', 'regime': 'Regime (1.0 / 0.0)', 'regime_leveraged': 'Leveraged regime (1.5 / 0.3)'}
-
-def plot_equity(results:dict, # name -> backtest frame, as from `run_strategies`
-                ax=None, # two matplotlib axes (equity, drawdown); created when None
-               ):
-    "Equity curves (log scale) of the strategies above their drawdowns."
-    import matplotlib.pyplot as plt
-    if ax is None: _, ax = plt.subplots(2, 1, figsize=(11, 6), sharex=True, height_ratios=(3, 1.4))
-    for name, bt in results.items():
-        eq = pd.concat([pd.Series([1.0], index=[bt.index[0] - pd.Timedelta(days=1)]), bt['equity']])
-        ax[0].semilogy(eq.index, eq, lw=1, label=f'{LABELS.get(name, name)}: {eq.iloc[-1] - 1:+.0%}')
-        ax[1].plot(bt.index, drawdown(bt['net'])*100, lw=0.8)
-    ax[0].legend(loc='upper left'); ax[0].set_ylabel('equity (log)'); _plain_log_axis(ax[0])
-    ax[0].set_title(f'Strategies, {bt.index[0]:%Y-%m-%d} … {bt.index[-1]:%Y-%m-%d}')
-    ax[1].set_ylabel('drawdown %')
-    return ax
-
-# %% ../../nbs/05_backtest.ipynb #35de7ff7
-@dataclass(frozen=True)
-class Protocol:
-    "What is fitted on which dates, which dates are scored, and how the signal is traded."
-    name:str
-    train_start:str; train_end:str  # labels, scaler and model see only these dates
-    test_start:str; test_end:str    # signal dates that are scored
-    lag:int=1; horizon:int=0
-    frictionless:bool=False; cost_bps:float=2.; spread_bps:float=50.
-    def to_dict(self) -> dict: return asdict(self)
-
-HONEST_SPLIT = '2015-01-01'  # first date of the honest test period
-
-def _day(d) -> str: return f'{pd.Timestamp(d):%Y-%m-%d}'
-
-# %% ../../nbs/05_backtest.ipynb #c3422cdd
-def make_protocol(name:str='honest', # 'seed' (published, in-sample, frictionless) or 'honest' (out of sample, costs)
-                  start='2005-01-01', # first data date
-                  end='2024-12-31', # last data date
-                  split=None, # honest only: first test date (default 2015-01-01)
-                  cost_bps:float|None=None, # override the cost (honest default 2 bp; ignored by seed)
-                  spread_bps:float|None=None, # override the financing spread (honest default 50 bp)
-                 ) -> Protocol:
-    "The `seed` or `honest` protocol on the data range `start` … `end`."
-    start, end = pd.Timestamp(start), pd.Timestamp(end)
-    if not start < end: raise ValueError(f'start {_day(start)} must be before end {_day(end)}')
-    if name == 'seed':
-        if split is not None: raise ValueError('split applies to the honest protocol only')
-        if cost_bps or spread_bps: log.warning('seed protocol is frictionless: cost_bps/spread_bps ignored')
-        return Protocol('seed', _day(start), _day(end), _day(start), _day(end), lag=1, frictionless=True, cost_bps=0., spread_bps=0.)
-    if name != 'honest': raise ValueError(f"protocol must be 'seed' or 'honest', got {name!r}")
-    split = pd.Timestamp(split or HONEST_SPLIT)
-    if not start < split <= end: raise ValueError(f'split {_day(split)} must lie inside ({_day(start)}, {_day(end)}]')
-    return Protocol('honest', _day(start), _day(split - pd.Timedelta(days=1)), _day(split), _day(end), lag=1,
-                    cost_bps=2. if cost_bps is None else float(cost_bps), spread_bps=50. if spread_bps is None else float(spread_bps))
-
-# %% ../../nbs/05_backtest.ipynb #0aaa3f37
-PRED_COLS = ['regime', 'p_0', 'p_1']
-
-def check_predictions(pred:pd.DataFrame, # predictions indexed by date
-                     ) -> pd.DataFrame:
-    "Validate a predictions frame (DatetimeIndex, `regime`, `p_0`, `p_1`) and return it sorted, regime as int."
-    if not isinstance(pred, pd.DataFrame): raise ValueError(f'predictions must be a DataFrame, got {type(pred).__name__}')
-    missing = [c for c in PRED_COLS if c not in pred.columns]
-    if missing: raise ValueError(f'predictions: missing columns {missing}; found {list(pred.columns)}')
-    if not isinstance(pred.index, pd.DatetimeIndex): raise ValueError('predictions must be indexed by a DatetimeIndex')
-    if pred.index.duplicated().any(): raise ValueError(f'predictions: duplicate dates, first {pred.index[pred.index.duplicated()][0]:%Y-%m-%d}')
-    if pred[PRED_COLS].isna().any().any(): raise ValueError('predictions: missing values')
-    if not pred['regime'].eq(pred['regime'].round()).all(): raise ValueError('predictions: regime must be integer')
-    if not pred[['p_0', 'p_1']].stack().between(0, 1).all(): raise ValueError('predictions: probabilities outside [0, 1]')
-    return pred.sort_index().astype({'regime': int}).rename_axis('date')
-
-def read_predictions(path:str|Path, # CSV (with a `date` column) or parquet of predictions
-                    ) -> pd.DataFrame:
-    "Read and validate stored predictions."
-    path = Path(path)
-    if not path.is_file(): raise ValueError(f'no predictions file {path}')
-    df = pd.read_parquet(path) if path.suffix == '.parquet' else pd.read_csv(path, index_col=0, parse_dates=True)
-    return check_predictions(df)
-
-# %% ../../nbs/05_backtest.ipynb #077fd0c6
-def regime_predictions_for(mkt:pd.DataFrame, # frame from `load_market`, covering the protocol's dates
-                           protocol:str|Protocol='honest', # protocol name or object
-                           epochs:int|None=None, # training epochs (None: the training default)
-                           seed:int=0, # random seed for training
-                          ) -> pd.DataFrame:
-    "Train the regime model on the protocol's training slice and predict its test period: `regime, p_0, p_1`."
-    p = protocol if isinstance(protocol, Protocol) else make_protocol(protocol, mkt.index[0], mkt.index[-1])
-    from deepregime.training.train_transformer import TrainConfig, train_regime_model
-    from deepregime.inference import predict_regimes
-    from deepregime.features import FEATURES, make_features
-    from deepregime.labels import KMeansLabeller
-    train = mkt.loc[p.train_start:p.train_end]
-    cfg = TrainConfig(horizon=p.horizon, seed=seed, **({'epochs': epochs} if epochs is not None else {}))
-    # seed: labels fitted on the whole sample, as published; honest: on the training rows only (the training default)
-    labeller = KMeansLabeller(seed=seed).fit(make_features(train)[FEATURES]) if p.name == 'seed' else None
-    trained = train_regime_model(train, cfg, labeller=labeller)
-    hist = mkt.loc[:p.test_end]
-    pred = predict_regimes(trained, hist)
-    pred['label'] = trained.labeller.predict(make_features(hist)[FEATURES]).reindex(pred.index)
-    pred = check_predictions(pred).loc[p.test_start:p.test_end].copy()
-    pred.attrs['model'] = {'train_config': trained.train_config.to_dict(), 'model_config': trained.model_config.to_dict(),
-                           'train_range': list(trained.train_range), 'val_range': list(trained.val_range),
-                           'epochs_run': len(trained.history)}
-    return pred
-
-# %% ../../nbs/05_backtest.ipynb #8158c448
-def run_protocol(mkt:pd.DataFrame, # frame from `load_market`
-                 protocol:str|Protocol='honest', # protocol name or object
-                 pred:pd.DataFrame|None=None, # predictions (`regime, p_0, p_1`); None = train via `regime_predictions_for`
-                 epochs:int|None=None, # training epochs when training
-                 seed:int=0, # training seed
-                 strategies:dict=STRATEGIES, # name -> {regime: exposure}
-                ) -> dict:
-    "Backtest the strategies on the protocol's test signals: protocol, pred, results, table (and training settings)."
-    p = protocol if isinstance(protocol, Protocol) else make_protocol(protocol, mkt.index[0], mkt.index[-1])
-    pred = regime_predictions_for(mkt, p, epochs, seed) if pred is None else check_predictions(pred)
-    pred = pred.loc[p.test_start:p.test_end]
-    if pred.empty: raise ValueError(f'no predictions between {p.test_start} and {p.test_end}')
-    kw = dict(lag=p.lag, cost_bps=p.cost_bps, spread_bps=p.spread_bps, frictionless=p.frictionless)
-    results = run_strategies(pred['regime'], mkt, strategies, **kw)
-    log.info('%s protocol: %d returns %s … %s', p.name, len(results['buy_hold']), results['buy_hold'].index[0].date(), results['buy_hold'].index[-1].date())
-    return dict(protocol=p, pred=pred, results=results, table=strategy_table(results), epochs=epochs, seed=seed)
-
-# %% ../../nbs/05_backtest.ipynb #0ca64467
-def _num(v):
-    "A JSON-safe number: float, or None for NaN."
-    return None if pd.isna(v) else float(v)
-
-def results_json(run:dict, # from `run_protocol`
-                 cost_table:pd.DataFrame|None=None, # optional, from `cost_sensitivity`
-                ) -> dict:
-    "The run as a JSON-ready dict: protocol, config, period, strategies' metrics (fractions)."
-    bt, p = next(iter(run['results'].values())), run['protocol']
-    out = {'protocol': p.name, 'config': p.to_dict() | {'epochs': run.get('epochs'), 'seed': run.get('seed'),
-                                                        'model': run['pred'].attrs.get('model')},
-           'period': {'start': _day(bt.index[0]), 'end': _day(bt.index[-1]), 'n_returns': int(len(bt))},
-           'strategies': {name: {k: (int(v) if k == 'n_returns' else _num(v)) for k, v in row.items()}
-                          for name, row in run['table'].iterrows()}}
-    if cost_table is not None:
-        out['cost_sensitivity'] = {f'{s}@{c:g}bp': {k: _num(v) for k, v in row.items()} for (s, c), row in cost_table.iterrows()}
-    return out
-
-# %% ../../nbs/05_backtest.ipynb #0d55f91a
-def save_plots(run:dict, # from `run_protocol`
-               mkt:pd.DataFrame, # frame from `load_market`
-               folder:str|Path, # output folder (created)
-              ) -> list:
-    "Write `regime_predictions.png` and `equity_comparison.png` for a run; returns the paths."
-    import matplotlib.pyplot as plt
-    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
-    pred = run['pred']
-    paths = [folder/'regime_predictions.png', folder/'equity_comparison.png']
-    for path, draw in zip(paths, (lambda: plot_regime_predictions(mkt, pred, pred.get('label')), lambda: plot_equity(run['results']))):
-        fig = draw()[0].figure
-        fig.tight_layout(); fig.savefig(path, dpi=120); plt.close(fig)
-    return paths
+# %% ../../nbs/05_backtest.ipynb #9d41d925
+# the published command's module: every name it held before the split stays importable from here
+_all_ = ['STRATEGIES', 'regime_exposure', 'BILL_DAYS', 'FEATURE_LOOKBACK', 'WINDOW', 'accrual_fractions',
+         'asset_returns', 'backtest', 'cash_rate', 'money_market_yield', 'run_strategies', 'signal_dates',
+         'TRADING_DAYS', 'annual_volatility', 'cagr', 'calmar_ratio', 'cumulative_return', 'drawdown', 'max_drawdown',
+         'performance_summary', 'sharpe_ratio', 'sharpe_se', 'sortino_ratio', 'sharpe_diff_test', 'DISPLAY', 'LABELS',
+         'PUBLISHED', 'compare_published', 'cost_sensitivity', 'display_table', 'plot_equity',
+         'plot_regime_predictions', 'results_json', 'save_plots', 'strategy_table', 'HONEST_SPLIT', 'PRED_COLS',
+         'Protocol', 'check_predictions', 'make_protocol', 'read_predictions', 'regime_predictions_for',
+         'run_protocol']
 
 # %% ../../nbs/05_backtest.ipynb #9661ffae
-def _positive_int(s:str) -> int:
-    "An argparse type: an integer >= 1."
-    try: v = int(s)
-    except ValueError: raise argparse.ArgumentTypeError(f'expected an integer, got {s!r}') from None
-    if v < 1: raise argparse.ArgumentTypeError(f'must be at least 1, got {v}')
-    return v
-
 def _parser() -> argparse.ArgumentParser:
     "The command line's arguments."
     p = argparse.ArgumentParser(prog='python -m deepregime.backtest.backtest_leverage',
                                 description='Backtest the regime strategies under the seed or the honest protocol.')
-    p.add_argument('--protocol', choices=['seed', 'honest'], default='honest', help='seed = published in-sample setup; honest = train 2005-2014, test 2015-2024, costs')
+    p.add_argument('--protocol', choices=['seed', 'honest'], default='honest',
+                   help='seed = published in-sample setup; honest = train 2005-2014, test 2015-2024, costs')
     p.add_argument('--data-dir', default=None, help='CSV folder (default: env DEEPREGIME_DATA)')
-    p.add_argument('--start', default='2005-01-01', help='first data date')
-    p.add_argument('--end', default='2024-12-31', help='last data date')
-    p.add_argument('--split', default=None, help='honest: first test date (default 2015-01-01)')
-    p.add_argument('--epochs', type=_positive_int, default=None, help='training epochs (default: the training default)')
-    p.add_argument('--seed', type=int, default=0, help='training seed')
-    p.add_argument('--cost-bps', type=float, default=None, help='cost per unit of turnover in bp (honest default 2)')
-    p.add_argument('--spread-bps', type=float, default=None, help='financing spread over the T-bill on borrowed exposure, bp/yr (honest default 50)')
-    p.add_argument('--pred', default=None, help='stored predictions (csv/parquet with regime, p_0, p_1) instead of training')
+    p.add_argument('--start', type=date_arg, default='2005-01-01', help='first data date')
+    p.add_argument('--end', type=date_arg, default='2024-12-31', help='last data date')
+    p.add_argument('--split', type=date_arg, default=None, help='honest: first test date (default 2015-01-01)')
+    p.add_argument('--epochs', type=int_arg(1, 10000), default=None,
+                   help='training epochs (default: the training default)')
+    p.add_argument('--seed', type=int_arg(0, 2**32 - 1), default=0, help='training seed')
+    p.add_argument('--cost-bps', type=float_arg(0, 1000), default=None,
+                   help='cost per unit of turnover in bp (honest default 2)')
+    p.add_argument('--spread-bps', type=float_arg(0, 10000), default=None,
+                   help='financing spread over the T-bill on borrowed exposure, bp/yr (honest default 50)')
+    p.add_argument('--pred', default=None,
+                   help='stored predictions (csv/parquet with regime, p_0, p_1) instead of training')
     p.add_argument('--save-pred', default=None, help='write the predictions used (csv) to this path')
     p.add_argument('--plots', default=None, help='folder for regime_predictions.png and equity_comparison.png')
     p.add_argument('--json', default=None, help='path of a JSON summary')
-    return p
+    return add_verbose(p)
 
 # %% ../../nbs/05_backtest.ipynb #4f7e93c6
-def main(argv:list|None=None, # command-line arguments (default: sys.argv[1:])
-        ) -> dict:
-    "Command line: run a protocol, print its table; optionally save plots and a JSON summary."
-    a = _parser().parse_args(argv)
+def _check_outputs(a:argparse.Namespace):
+    "Every file the command will write, checked before any work (an `OutputPathError` otherwise)."
+    outputs = [(a.json, '--json'), (a.save_pred, '--save-pred')]
+    if a.plots is not None:
+        outputs += [(Path(a.plots)/name, '--plots') for name in ('regime_predictions.png', 'equity_comparison.png')]
+    for path, what in outputs:
+        if path is not None: check_output_path(path, what)
+
+def _run(a:argparse.Namespace) -> dict:
+    "The command's work on parsed arguments: outputs and inputs checked, data loaded, protocol run, results written."
     t0 = time.perf_counter()
-    mkt = load_market(a.start, a.end, data_dir=a.data_dir)
+    _check_outputs(a)
     proto = make_protocol(a.protocol, a.start, a.end, split=a.split, cost_bps=a.cost_bps, spread_bps=a.spread_bps)
-    run = run_protocol(mkt, proto, pred=read_predictions(a.pred) if a.pred else None, epochs=a.epochs, seed=a.seed)
-    costs = None if proto.frictionless else cost_sensitivity(run['pred']['regime'], mkt, lag=proto.lag, spread_bps=proto.spread_bps)
+    pred = read_predictions(a.pred) if a.pred else None
+    mkt = load_market(a.start, a.end, data_dir=a.data_dir)
+    run = run_protocol(mkt, proto, pred=pred, epochs=a.epochs, seed=a.seed)
+    costs = None if proto.frictionless else cost_sensitivity(run['pred']['regime'], mkt, lag=proto.lag,
+                                                              spread_bps=proto.spread_bps)
     summary = results_json(run, costs)
     per = summary['period']
-    print(f"{proto.name} protocol: {per['n_returns']} daily returns {per['start']} … {per['end']}; "
-          f"lag {proto.lag}, " + ('frictionless' if proto.frictionless else f'{proto.cost_bps:g} bp costs, T-bill + {proto.spread_bps:g} bp financing'))
+    trading = 'frictionless' if proto.frictionless else \
+        f'{proto.cost_bps:g} bp costs, T-bill + {proto.spread_bps:g} bp financing'
+    echo(f"{proto.name} protocol: {per['n_returns']} daily returns {per['start']} … {per['end']}; "
+         f"lag {proto.lag}, {trading}")
     with pd.option_context('display.width', 200, 'display.max_columns', 30):
-        print(display_table(run['table']).to_string())
-        if proto.name == 'seed': print('\nnext to the published table:\n' + compare_published(run['table']).to_string())
-        if costs is not None: print('\ncost sensitivity:\n' + costs.round(4).to_string())
+        echo(display_table(run['table']).to_string())
+        if proto.name == 'seed': echo('\nnext to the published table:\n' + compare_published(run['table']).to_string())
+        if costs is not None: echo('\ncost sensitivity:\n' + costs.round(4).to_string())
     bh = run['table'].loc['buy_hold']
     key = 'sharpe_diff_p_hac' if proto.frictionless else 'sharpe_excess_diff_p_hac'  # the Sharpe that protocol quotes
     for name, row in run['table'].drop(index='buy_hold', errors='ignore').iterrows():
         verdict = 'significant' if row[key] < 0.05 else 'not significant (noise at the 5 % level)'
-        print(f"{name}: Sharpe {row['sharpe']:.2f} vs buy & hold {bh['sharpe']:.2f}, p = {row['sharpe_diff_p']:.3f} (JK-Memmel), "
-              f"{row['sharpe_diff_p_hac']:.3f} (HAC); excess-return Sharpe {row['sharpe_excess']:.2f} vs {bh['sharpe_excess']:.2f}, "
-              f"p = {row['sharpe_excess_diff_p_hac']:.3f} (HAC): {verdict}")
+        echo(f"{name}: Sharpe {row['sharpe']:.2f} vs buy & hold {bh['sharpe']:.2f}, p = {row['sharpe_diff_p']:.3f} "
+             f"(JK-Memmel), {row['sharpe_diff_p_hac']:.3f} (HAC); excess-return Sharpe {row['sharpe_excess']:.2f} "
+             f"vs {bh['sharpe_excess']:.2f}, p = {row['sharpe_excess_diff_p_hac']:.3f} (HAC): {verdict}")
     if a.save_pred:
         write_atomic(a.save_pred, lambda tmp: run['pred'].to_csv(tmp, float_format='%.6f'))
-        print('predictions:', a.save_pred)
-    if a.plots: print('plots:', ', '.join(map(str, save_plots(run, mkt, a.plots))))
+        echo('predictions:', a.save_pred)
+    if a.plots: echo('plots:', ', '.join(map(str, save_plots(run, mkt, a.plots))))
     if a.json:
-        write_atomic(a.json, lambda tmp: Path(tmp).write_text(json.dumps(summary, indent=1)))
-        print('json:', a.json)
-    print(f'wall time: {time.perf_counter() - t0:.0f} s')
+        write_text(a.json, json.dumps(summary, indent=1))
+        echo('json:', a.json)
+    echo(f'wall time: {time.perf_counter() - t0:.0f} s')
     return summary
 
+def main(argv:list|None=None, # command-line arguments (default: sys.argv[1:])
+        ) -> dict:
+    "Command line: run a protocol, print its table; optionally save the predictions, plots and a JSON summary."
+    return run_command(_parser(), _run, argv)
+
 # %% ../../nbs/05_backtest.ipynb #c2418470
-if __name__ == '__main__' and '__file__' in globals():
-    logging.basicConfig(level=logging.INFO, format='%(levelname)s %(name)s: %(message)s')
-    try: main()
-    except (DataError, ValueError) as e: sys.exit(f'error: {e}')
+if __name__ == '__main__' and '__file__' in globals(): main()

@@ -21,9 +21,11 @@ __all__ = ['log', 'ModelConfig', 'WindowClassifier', 'PlainTransformerBaseline',
            'RegimeTransformer', 'compile_model']
 
 # %% ../../nbs/03_model.ipynb #99b688dc
+from ..utils import ConfigMixin
+
 @dataclass
-class ModelConfig:
-    "Hyper-parameters of `RegimeTransformer` and `PlainTransformerBaseline`; `to_dict`/`from_dict` for JSON."
+class ModelConfig(ConfigMixin):
+    "Hyper-parameters of `RegimeTransformer` and `PlainTransformerBaseline` (`to_dict`/`from_dict` of `ConfigMixin`)."
     n_features:int=6 # features per day
     window:int=60 # days per window
     d_model:int=64 # width of each day's embedding
@@ -57,18 +59,6 @@ class ModelConfig:
     def attn_dropout(self) -> float:
         "The dropout applied to the attention weights."
         return self.dropout if self.attention_dropout is None else self.attention_dropout
-
-    def to_dict(self) -> dict:
-        "Plain dict of the fields (JSON-serializable)."
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d:dict # field values by name, as from `to_dict`
-                 ) -> ModelConfig:
-        "Config from `to_dict` output; unknown keys are an error, missing keys take their defaults."
-        unknown = sorted(set(d) - {f.name for f in fields(cls)})
-        if unknown: raise ValueError(f'unknown ModelConfig keys {unknown}')
-        return cls(**d)
 
 # %% ../../nbs/03_model.ipynb #b7940166
 class WindowClassifier(nn.Module):

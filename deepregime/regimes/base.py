@@ -111,7 +111,7 @@ def fit_predict(self:RegimeDetector, features:pd.DataFrame, # training rows
     "`fit(features, y)` then `predict(features)`: the in-sample regimes of the training period."
     return self.fit(features, y).predict(features)
 
-# %% ../../nbs/01a_detectors.ipynb #16e7716a
+# %% ../../nbs/01a_detectors.ipynb #fe19eb0b
 @patch
 def to_dict(self:RegimeDetector) -> dict:
     "The fitted detector as plain JSON values: kind, parameters, learned state."
@@ -132,10 +132,16 @@ def from_dict(cls:RegimeDetector, d:dict, # output of `to_dict`
 def _from_dict(cls:RegimeDetector, d:dict) -> RegimeDetector:
     "Rebuild from the standard layout `{'kind', 'config', 'state'}` (subclasses with another layout override this)."
     try:
-        self = cls(**d['config'])
+        self = cls(**_params_from_json(cls, d['config']))
         self._set_state(d['state'])
     except (KeyError, TypeError) as e: raise ValueError(f'{cls.__name__}.from_dict: bad dict ({e!r})') from None
     return self
+
+def _params_from_json(cls, config:dict) -> dict:
+    "Stored parameters with JSON's lists turned back into tuples where the constructor's default is a tuple."
+    import inspect
+    defaults = {k: p.default for k, p in inspect.signature(cls.__init__).parameters.items()}
+    return {k: tuple(v) if isinstance(v, list) and isinstance(defaults.get(k), tuple) else v for k, v in config.items()}
 
 def _jsonable(v):
     "Tuples to lists, numpy scalars to Python, recursively (parameters as JSON stores them)."

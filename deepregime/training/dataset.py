@@ -22,7 +22,8 @@ def make_windows(feats:pd.DataFrame, # scaled features indexed by date, one row 
     "`(X, y, ends)`: windows `(n, window, n_features)` float32, targets at end+`horizon` (or None), window end dates."
     if len(feats) < window: raise DataError(f'too little history: {len(feats)} rows, one window needs {window}')
     if horizon < 0: raise ValueError(f'horizon must be >= 0, got {horizon}')
-    if feats.isna().any().any(): raise DataError(f'NaN features, first on {feats.index[feats.isna().any(axis=1)][0].date()}')
+    if feats.isna().any().any():
+        raise DataError(f'NaN features, first on {feats.index[feats.isna().any(axis=1)][0].date()}')
     X = sliding_window_view(feats.to_numpy(np.float32), window, axis=0).transpose(0, 2, 1)
     ends = feats.index[window - 1:]
     if labels is None: return X, None, ends
