@@ -144,7 +144,7 @@ def data_parser(p:argparse.ArgumentParser|None=None, # parser to fill, or None
 
 def run_data(a:argparse.Namespace) -> pd.DataFrame:
     "Load the market frame, print its summary, optionally write it."
-    out = check_output_path(a.out, '--out') if a.out else None
+    out = check_output_path(a.out, '--out') if a.out is not None else None
     mkt = load_market(a.start, a.end, data_dir=a.data_dir)
     echo(f'{len(mkt)} trading days {day(mkt.index[0])} … {day(mkt.index[-1])}')
     echo(mkt.describe().T[['min', 'mean', 'max']].round(4).to_string())

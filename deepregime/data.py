@@ -15,10 +15,10 @@ from .utils import day, write_atomic
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'PRICE_COLS', 'YAHOO_SYMBOLS', 'RATE_SERIES', 'OHLC_TOL', 'MAX_RATIO_STEP', 'MAX_MOVE', 'SPIKE_MEDIANS',
-           'SPIKE_RANGE', 'RULES', 'OFFLINE_HINT', 'MAX_RATE_FILL', 'MAX_GAP', 'MAX_DROPPED', 'DataError', 'data_dir',
-           'cache_dir', 'validate_prices', 'read_prices', 'read_rate', 'implausible_days', 'check_plausible',
-           'load_series', 'load_market', 'plot_market']
+__all__ = ['log', 'PRICE_COLS', 'YAHOO_SYMBOLS', 'RATE_SERIES', 'RATE_RANGE', 'OHLC_TOL', 'MAX_RATIO_STEP', 'MAX_MOVE',
+           'SPIKE_MEDIANS', 'SPIKE_RANGE', 'RULES', 'OFFLINE_HINT', 'MAX_RATE_FILL', 'MAX_GAP', 'MAX_DROPPED',
+           'DataError', 'data_dir', 'cache_dir', 'validate_prices', 'read_prices', 'check_rate', 'read_rate',
+           'implausible_days', 'check_plausible', 'load_series', 'load_market', 'plot_market']
 
 # %% ../nbs/00_data.ipynb #6186d55b
 class DataError(ValueError):
@@ -109,6 +109,18 @@ def read_prices(path:str|Path, # CSV with Date,Open,High,Low,Close,Adj Close,Vol
     return df if allow_implausible else check_plausible(df, name)
 
 # %% ../nbs/00_data.ipynb #9882eb08
+RATE_RANGE = (-5., 30.)  # plausible percent per year: US bills and notes since 1954 stayed within -0.1 … 17.2
+
+def check_rate(s:pd.Series, # a rate in percent per year, indexed by date
+               name:str, # series name for messages
+              ) -> pd.Series:
+    "`s` unchanged if every value lies in `RATE_RANGE`; else a `DataError` naming the dates (a 500 % T-bill is a typo)."
+    lo, hi = RATE_RANGE
+    bad = s.index[(s < lo) | (s > hi)]
+    if len(bad): raise DataError(f'{name}: rates outside {lo:g} … {hi:g} % per year on {len(bad)} dates, first {_first(bad)} '
+                                 f'({s.loc[bad[0]]:g} %)')
+    return s
+
 def read_rate(path:str|Path, # CSV with Date and one value column (percent per year), blanks allowed
               name:str|None=None, # name for messages; defaults to the file stem
              ) -> pd.Series:
@@ -124,7 +136,7 @@ def read_rate(path:str|Path, # CSV with Date and one value column (percent per y
     if len(dup): raise DataError(f'{name}: duplicate dates, first {_first(dup.unique())}')
     s = s.dropna()
     if s.empty: raise DataError(f'{name}: {path} has no values')
-    return s
+    return check_rate(s, name)
 
 # %% ../nbs/00_data.ipynb #e956afba
 OHLC_TOL = 1e-3  # relative slack for Low <= Open, Close <= High (vendors' rounding)
@@ -243,7 +255,7 @@ def load_series(name:str, # ticker (`SPY`, `VIX`, `TLT`, …) or FRED series (`D
         try: df = pd.read_parquet(cached)
         except Exception as e:
             raise DataError(f'{name}: cache file {cached} is unreadable ({type(e).__name__}); delete it') from None
-        if is_rate: return df.iloc[:, 0].rename(name)
+        if is_rate: return check_rate(df.iloc[:, 0].rename(name), f'{name} (cache {cached})')
         df = validate_prices(df, f'{name} (cache {cached})')
         return df if allow_implausible else check_plausible(df, f'{name} (cache {cached})')
     if not download: raise DataError(f'{name}: no data folder set, not cached in {cache}, and download=False')

@@ -10,8 +10,9 @@ from pathlib import Path
 import pandas as pd
 
 from ..data import load_market
-from ..utils import (
-    add_verbose, check_output_path, date_arg, echo, float_arg, int_arg, run_command, write_atomic, write_text)
+from deepregime.utils import (
+    OutputPathError, add_verbose, check_output_path, date_arg, echo, float_arg, int_arg, run_command, write_atomic,
+    write_text)
 from .strategies import STRATEGIES, regime_exposure
 from .engine import (
     BILL_DAYS, FEATURE_LOOKBACK, WINDOW, accrual_fractions, asset_returns, backtest, cash_rate, money_market_yield,
@@ -80,6 +81,7 @@ def _check_outputs(a:argparse.Namespace):
     "Every file the command will write, checked before any work (an `OutputPathError` otherwise)."
     outputs = [(a.json, '--json'), (a.save_pred, '--save-pred')]
     if a.plots is not None:
+        if not str(a.plots).strip(): raise OutputPathError('--plots: empty folder name')
         outputs += [(Path(a.plots)/name, '--plots') for name in ('regime_predictions.png', 'equity_comparison.png')]
     for path, what in outputs:
         if path is not None: check_output_path(path, what)
@@ -114,7 +116,7 @@ def _run(a:argparse.Namespace) -> dict:
     if a.save_pred:
         write_atomic(a.save_pred, lambda tmp: run['pred'].to_csv(tmp, float_format='%.6f'))
         echo('predictions:', a.save_pred)
-    if a.plots: echo('plots:', ', '.join(map(str, save_plots(run, mkt, a.plots))))
+    if a.plots is not None: echo('plots:', ', '.join(map(str, save_plots(run, mkt, a.plots))))
     if a.json:
         write_text(a.json, json.dumps(summary, indent=1))
         echo('json:', a.json)

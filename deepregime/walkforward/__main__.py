@@ -76,9 +76,10 @@ def config_from_args(a:argparse.Namespace # parsed command line
 def run_walkforward(a:argparse.Namespace # parsed command line
                    ) -> dict:
     "Check every output location, run the walk-forward, print the tables; write JSON, signals and plots if asked."
-    out_json = check_output_path(a.json, '--json') if a.json else None
-    out_signals = check_output_path(a.signals, '--signals') if a.signals else None
-    if a.plots:
+    out_json = check_output_path(a.json, '--json') if a.json is not None else None  # '' is an error, not 'no file'
+    out_signals = check_output_path(a.signals, '--signals') if a.signals is not None else None
+    if a.plots is not None:
+        check_output_dir(a.plots, '--plots')
         for f in ('walkforward_equity.png', 'walkforward_drawdowns.png'): check_output_path(Path(a.plots)/f, '--plots')
     cache_dir = None if a.no_cache else check_output_dir(a.cache_dir, '--cache-dir')
     cfg = config_from_args(a)
@@ -90,7 +91,7 @@ def run_walkforward(a:argparse.Namespace # parsed command line
     summary = results_json(res, tab, clf)
     if out_json: echo('json:', write_text(out_json, json.dumps(summary, indent=1)))
     if out_signals: echo('signals:', write_signals(res, out_signals))
-    if a.plots:
+    if a.plots is not None:
         import matplotlib; matplotlib.use('Agg')
         echo('plots:', ', '.join(map(str, save_plots(res, mkt, a.plots))))
     return summary
