@@ -55,6 +55,8 @@ def backtest(weights:pd.Series, # target SPY weight per signal date (known at th
             ) -> pd.DataFrame:
     "Daily returns of holding `weights` of SPY (the rest in T-bills) `lag` days after each signal."
     if not isinstance(weights.index, pd.DatetimeIndex): raise ValueError('weights must be indexed by a DatetimeIndex')
+    if not mkt.index.is_unique: raise ValueError('mkt: duplicate dates')
+    if not mkt.index.is_monotonic_increasing: mkt = mkt.sort_index()  # lags shift by position: dates must be in order
     if not isinstance(lag, (int, np.integer)) or lag < 0: raise ValueError(f'lag must be an integer >= 0, got {lag!r}')
     if not (math.isfinite(cost_bps) and math.isfinite(spread_bps) and cost_bps >= 0 and spread_bps >= 0):
         raise ValueError(f'cost_bps and spread_bps must be finite and >= 0, got {cost_bps}, {spread_bps}')
