@@ -184,6 +184,8 @@ COMMANDS = {  # subcommand -> (module whose `main(argv)` runs it, or None for th
     'predict': ('deepregime.inference', 'predict regimes with a checkpoint'),
     'backtest': ('deepregime.backtest.backtest_leverage', 'backtest the regime strategies (seed or honest protocol)'),
     'walkforward': ('deepregime.walkforward.__main__', 'walk-forward of every method, out of sample'),
+    'forecast': ('deepregime.forecasting', 'forecast forward-looking stress; skill vs persistence and logistic regression'),
+    'allocate': ('deepregime.allocation', 'regime-aware allocation across SPY, TLT, gold and T-bills, walk-forward'),
     'now': (None, 'stress probability today and tomorrow\'s exposure per strategy'),
 }
 OWN = {'data': (data_parser, run_data), 'labels': (labels_parser, run_labels), 'now': (now_parser, run_now)}

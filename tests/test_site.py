@@ -39,6 +39,8 @@ PLOT_PAGES = [
     ('05e_report.ipynb', 0),
     ('05f_experiments.ipynb', 0),
     ('06_walkforward.ipynb', 4),  # equity curves and drawdowns, for the short test run and the full stored run
+    ('07_forecasting.ipynb', 2),  # skill per year and the reliability diagram of the stored full run
+    ('08_allocation.ipynb', 2),  # equity and stacked weights of the stored full run
     ('09_cli.ipynb', 1),  # the last year with stress shaded (deepregime now)
 ]
 HIDDEN = re.compile(r'^#\|\s*(hide|include:\s*false|output:\s*false)\s*$', re.M)
