@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Recompute every stored result the docs show: the seed and honest protocol runs of chapter 05 (nbs/results/) and
-# the walk-forward of chapter 06 (nbs/walkforward_results/; its fold models are cached in runs/walkforward_cache/). 
+# the walk-forward of chapter 06 (nbs/walkforward_results/; its fold models are cached in runs/walkforward_cache/), the
+# forecasting run of chapter 07 (nbs/forecast_results/) and the allocation run of chapter 08 (nbs/allocation_results/).
 # Then re-execute the notebooks that display them so the pages match the files.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,4 +19,13 @@ mkdir -p nbs/walkforward_results
   --signals nbs/walkforward_results/signals.csv.gz --plots nbs/walkforward_results > nbs/walkforward_results/.run.txt
 mv nbs/walkforward_results/.run.txt nbs/walkforward_results/run.txt  # only a finished run replaces the stored output
 cat nbs/walkforward_results/run.txt
-bash scripts/run_notebooks.sh index 05_backtest 06_walkforward
+mkdir -p nbs/forecast_results nbs/allocation_results
+for t in forward_vol forward_drawdown; do  # chapter 07: both targets, four horizons, 20 folds (about 8 minutes)
+  .venv/bin/python -m deepregime.forecasting --target $t --horizon 1 5 10 21 --features extended \
+    --json nbs/forecast_results/$t.json --forecasts nbs/forecast_results/${t}_forecasts.csv.gz > nbs/forecast_results/.$t.txt
+  mv nbs/forecast_results/.$t.txt nbs/forecast_results/$t.txt
+done
+.venv/bin/python -m deepregime.allocation --json nbs/allocation_results/allocation.json --plots nbs/allocation_results \
+  > nbs/allocation_results/.run.txt  # chapter 08
+mv nbs/allocation_results/.run.txt nbs/allocation_results/run.txt
+bash scripts/run_notebooks.sh index 05_backtest 06_walkforward 07_forecasting 08_allocation 09_cli
