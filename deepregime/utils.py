@@ -14,8 +14,9 @@ import pandas as pd
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'day', 'json_number', 'OutputPathError', 'check_output_path', 'write_atomic', 'write_text', 'write_bytes',
-           'progress_enabled', 'ConfigMixin', 'date_arg', 'int_arg', 'float_arg', 'echo', 'add_verbose', 'run_command']
+__all__ = ['log', 'day', 'json_number', 'OutputPathError', 'check_output_path', 'check_output_dir', 'write_atomic', 'write_text',
+           'write_bytes', 'progress_enabled', 'ConfigMixin', 'date_arg', 'int_arg', 'float_arg', 'echo', 'add_verbose',
+           'run_command']
 
 # %% ../nbs/00a_utils.ipynb #6fc18d9b
 def day(d, # anything `pd.Timestamp` accepts: str, datetime, numpy datetime
@@ -69,6 +70,20 @@ def check_output_path(path:str|Path, # a file the command will write
     while not parent.exists(): parent = parent.parent  # the first folder that exists must let us create the rest
     if not parent.is_dir(): raise OutputPathError(f'{what}: cannot create {p}: {parent} is not a directory')
     if not os.access(parent, os.W_OK | os.X_OK): raise OutputPathError(f'{what}: cannot write {p}: {parent} is not writable')
+    return p
+
+# %% ../nbs/00a_utils.ipynb #d1c0f7a2
+def check_output_dir(path:str|Path, # a folder the command will write into (created when missing)
+                     what:str='output folder', # how the message names it (e.g. '--cache-dir')
+                    ) -> Path:
+    "`path` as a `Path` if files can be created in it; else an `OutputPathError`, before any long work."
+    if path is None or str(path).strip() == '': raise OutputPathError(f'{what}: empty folder name')
+    p = Path(path).expanduser()
+    if p.exists() and not p.is_dir(): raise OutputPathError(f'{what}: {p} is a file, not a folder')
+    q = p
+    while not q.exists(): q = q.parent  # the first folder that exists must let us create the rest
+    if not q.is_dir(): raise OutputPathError(f'{what}: cannot create {p}: {q} is not a folder')
+    if not os.access(q, os.W_OK | os.X_OK): raise OutputPathError(f'{what}: cannot write in {p}: {q} is not writable')
     return p
 
 # %% ../nbs/00a_utils.ipynb #c5acaa15

@@ -16,7 +16,7 @@ from ..utils import OutputPathError, write_text
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'CACHE_DIR', 'CODE_GLOBS', 'CODE_FILES', 'code_files', 'code_version', 'cache_version', 'spec_key', 'data_fingerprint', 'state_sha256', 'write_entry', 'sidecar', 'write_file_entry', 'entry_error', 'read_entry', 'read_file_entry', 'check_output_dir', 'cache_key']
+__all__ = ['log', 'CACHE_DIR', 'CODE_GLOBS', 'CODE_FILES', 'code_files', 'code_version', 'cache_version', 'spec_key', 'data_fingerprint', 'state_sha256', 'write_entry', 'sidecar', 'write_file_entry', 'entry_error', 'read_entry', 'read_file_entry', 'cache_key']
 
 # %% ../../nbs/06_walkforward.ipynb #d39739de
 CACHE_DIR = Path('runs/walkforward_cache')  # default folder of fitted fold models
@@ -152,18 +152,7 @@ def read_file_entry(path:str|Path, # entry file written by `write_file_entry`
     return _miss(path, why)
 
 # %% ../../nbs/06_walkforward.ipynb #9b735c63
-def check_output_dir(path:str|Path, # a folder the command will write into (created when missing)
-                     what:str='output folder', # how the message names it (e.g. '--cache-dir')
-                    ) -> Path:
-    "`path` as a `Path` if files can be created in it; else an `OutputPathError`, before any long work."
-    if path is None or str(path).strip() == '': raise OutputPathError(f'{what}: empty folder name')
-    p = Path(path).expanduser()
-    if p.exists() and not p.is_dir(): raise OutputPathError(f'{what}: {p} is a file, not a folder')
-    q = p
-    while not q.exists(): q = q.parent  # the first folder that exists must let us create the rest
-    if not q.is_dir(): raise OutputPathError(f'{what}: cannot create {p}: {q} is not a folder')
-    if not os.access(q, os.W_OK | os.X_OK): raise OutputPathError(f'{what}: cannot write in {p}: {q} is not writable')
-    return p
+from ..utils import check_output_dir  # one folder check for every command (chapter 00a)
 
 # %% ../../nbs/06_walkforward.ipynb #a51c8c53
 def cache_key(method, # a `DetectorMethod` (its `name`, `params()` and `cfg.seed` enter the key)
