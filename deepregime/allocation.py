@@ -14,7 +14,7 @@ from fastcore.basics import patch
 from sklearn.base import BaseEstimator, clone
 
 from .utils import (
-    ConfigMixin, add_verbose, check_output_path, date_arg, day, echo, float_arg, int_arg, json_number, run_command,
+    ConfigMixin, add_verbose, check_output_dir, check_outputs, date_arg, day, echo, float_arg, int_arg, json_number, run_command,
     write_bytes, write_text)
 from .data import load_market
 from .regimes.base import RegimeDetector
@@ -355,9 +355,8 @@ def allocation_parser() -> argparse.ArgumentParser:
 def run_allocation(a:argparse.Namespace, # parsed command line
                   ) -> dict:
     "Check the outputs, run the walk-forward, print the report; write JSON and plots if asked."
-    out_json = check_output_path(a.json, '--json') if a.json else None
-    if a.plots:
-        for f in PLOT_FILES: check_output_path(Path(a.plots)/f, '--plots')
+    plots = [] if a.plots is None else [(Path(check_output_dir(a.plots, '--plots'))/f, '--plots') for f in PLOT_FILES]
+    out_json = check_outputs((a.json, '--json'), *plots)[0]
     cfg = AllocationConfig(start=a.start, end=a.end, first_test=a.first_test, lags=tuple(a.lags),
                            cost_bps=a.cost_bps, spread_bps=a.spread_bps, seed=a.seed)
     mkt = load_market(cfg.start, cfg.end, data_dir=a.data_dir, tickers=TICKERS)
@@ -366,8 +365,8 @@ def run_allocation(a:argparse.Namespace, # parsed command line
     tab = allocation_table(run, mkt)
     echo(allocation_report(run, tab, time.perf_counter() - t0))
     summary = allocation_json(run, tab)
-    if out_json: echo('json:', write_text(out_json, json.dumps(summary, indent=1)))
-    if a.plots:
+    if out_json is not None: echo('json:', write_text(out_json, json.dumps(summary, indent=1)))
+    if a.plots is not None:
         import matplotlib; matplotlib.use('Agg')
         echo('plots:', ', '.join(map(str, save_allocation_plots(run, mkt, a.plots))))
     return summary

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .utils import (add_verbose, check_output_path, date_arg, day, echo, json_number, run_command,
+from .utils import (add_verbose, check_output_path, check_outputs, date_arg, day, echo, json_number, run_command,
                               write_text)
 from .data import DataError, load_market
 from .features import FEATURES, make_features
@@ -109,7 +109,7 @@ def now_parser(p:argparse.ArgumentParser|None=None, # parser to fill (a subcomma
 def run_now(a:argparse.Namespace, # parsed `now_parser` arguments
            ) -> dict:
     "Answer `deepregime now`: print the table, write the optional plot and JSON; returns the JSON dict."
-    outs = [check_output_path(x, w) for x, w in ((a.plot, '--plot'), (a.json, '--json')) if x is not None]
+    check_outputs((a.plot, '--plot'), (a.json, '--json'))
     if a.checkpoint is not None and not Path(a.checkpoint).is_file(): raise ValueError(f'--checkpoint: no file {a.checkpoint}')
     mkt = load_market(a.start, a.end, data_dir=a.data_dir)
     tab = stress_now(mkt, a.detectors, a.checkpoint)
@@ -122,13 +122,13 @@ def run_now(a:argparse.Namespace, # parsed `now_parser` arguments
                'detectors': {n: {'p_stress': json_number(r['p_stress']), 'regime': int(r['regime']),
                                  'exposure': {s: json_number(per.loc[n, s]) for s in per.columns}} for n, r in tab.iterrows()},
                'exposure': {k: json_number(v) for k, v in other.items()}}
-    if a.plot:
+    if a.plot is not None:
         import matplotlib.pyplot as plt
         from deepregime.utils import write_atomic
         fig = plot_now(mkt)[0].figure
         write_atomic(a.plot, lambda tmp: fig.savefig(tmp, dpi=110, format='png')); plt.close(fig)
         echo(f'plot: {a.plot}')
-    if a.json: echo(f"json: {write_text(a.json, json.dumps(summary, indent=1))}")
+    if a.json is not None: echo(f"json: {write_text(a.json, json.dumps(summary, indent=1))}")
     return summary
 
 # %% ../nbs/09_cli.ipynb #a4e54368

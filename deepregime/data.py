@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_data.ipynb #71df0f8a
 from __future__ import annotations
-import logging, os, tempfile
+import logging, os, tempfile, warnings
 from pathlib import Path
 
 import numpy as np
@@ -16,9 +16,9 @@ log = logging.getLogger(__name__)
 
 # %% auto #0
 __all__ = ['log', 'PRICE_COLS', 'YAHOO_SYMBOLS', 'RATE_SERIES', 'RATE_RANGE', 'OHLC_TOL', 'MAX_RATIO_STEP', 'MAX_MOVE',
-           'SPIKE_MEDIANS', 'SPIKE_RANGE', 'RULES', 'OFFLINE_HINT', 'MAX_RATE_FILL', 'MAX_GAP', 'MAX_DROPPED',
-           'DataError', 'data_dir', 'cache_dir', 'validate_prices', 'read_prices', 'check_rate', 'read_rate',
-           'implausible_days', 'check_plausible', 'load_series', 'load_market', 'plot_market']
+           'SPIKE_MEDIANS', 'SPIKE_RANGE', 'SPIKE_DAYS', 'RULES', 'OFFLINE_HINT', 'MAX_RATE_FILL', 'MAX_GAP',
+           'MAX_DROPPED', 'DataError', 'data_dir', 'cache_dir', 'validate_prices', 'read_prices', 'check_rate',
+           'read_rate', 'implausible_days', 'check_plausible', 'load_series', 'load_market', 'plot_market']
 
 # %% ../nbs/00_data.ipynb #6186d55b
 class DataError(ValueError):
@@ -143,7 +143,8 @@ OHLC_TOL = 1e-3  # relative slack for Low <= Open, Close <= High (vendors' round
 MAX_RATIO_STEP = 0.05  # largest one-day change of Adj Close / Close (a dividend of about 5 % of the price)
 MAX_MOVE = 4.  # largest one-day move of a close, as a factor (x4 or /4)
 SPIKE_MEDIANS = 100  # a spike is larger than this many median daily moves of the series ...
-SPIKE_RANGE = (1.2, 2.)  # ... clipped to this range of factors, and reversed the next day
+SPIKE_RANGE = (1.2, 2.)  # ... clipped to this range of factors, and reversed ...
+SPIKE_DAYS = 5  # ... within this many trading days (a bad print can last a few days before the vendor's data revert)
 
 # %% ../nbs/00_data.ipynb #90d391c8
 def _ohlc_bad(df:pd.DataFrame) -> pd.Series:
@@ -170,11 +171,17 @@ def _spike_size(r:pd.Series) -> float:
     return float(hi if np.isnan(med) else np.clip(SPIKE_MEDIANS*med, lo, hi))
 
 def _moves_bad(px:pd.Series) -> tuple:
-    "(jump, spike): days moving beyond `MAX_MOVE`, and days moving beyond the spike size that reverse the next day."
-    r = np.log(px).diff()
-    nxt, size = r.shift(-1), _spike_size(r)
-    spike = (r.abs() > size) & (nxt.abs() > size) & (np.sign(r) != np.sign(nxt))
-    return r.abs() > np.log(MAX_MOVE), spike
+    "(jump, spike): days moving beyond `MAX_MOVE`, and the days of level jumps undone within `SPIKE_DAYS` days."
+    level = np.log(px.to_numpy(float))
+    r = np.r_[np.nan, np.diff(level)]
+    size, spike = _spike_size(pd.Series(r)), np.zeros(len(r), bool)
+    big = np.flatnonzero(np.abs(np.nan_to_num(r)) > size)
+    for i in big:
+        for j in big[(big > i) & (big <= i + SPIKE_DAYS)]:  # a big move back within SPIKE_DAYS days ...
+            if np.sign(r[j]) != np.sign(r[i]) and abs(level[j] - level[i - 1]) < abs(r[i])/2:  # ... to the old level
+                spike[i:j] = True
+                break
+    return pd.Series(np.abs(r) > np.log(MAX_MOVE), index=px.index), pd.Series(spike, index=px.index)
 
 # %% ../nbs/00_data.ipynb #8dd29a6e
 def implausible_days(df:pd.DataFrame, # price table from `validate_prices` (sorted, numeric, positive)
@@ -193,7 +200,7 @@ def implausible_days(df:pd.DataFrame, # price table from `validate_prices` (sort
 RULES = {'ohlc': 'a price outside the Low–High range',
          'ratio': f'Adj Close/Close changes by more than {MAX_RATIO_STEP:.0%} in a day (not a dividend)',
          'jump': f'a close moves more than x{MAX_MOVE:g} in one day',
-         'spike': 'a close jumps and falls back the next day (a spike)'}
+         'spike': f'a close jumps and falls back within {SPIKE_DAYS} days (a spike)'}
 
 def check_plausible(df:pd.DataFrame, # price table from `validate_prices`
                     name:str, # ticker or file name, used in error messages
@@ -202,17 +209,25 @@ def check_plausible(df:pd.DataFrame, # price table from `validate_prices`
     bad = implausible_days(df)
     if bad.empty: return df
     why = [f'{RULES[k]} on {int(bad[k].sum())} dates, first {_first(bad.index[bad[k]])}' for k in bad if bad[k].any()]
-    raise DataError(f'{name}: implausible prices: ' + '; '.join(why) + '. Pass allow_implausible=True to accept them')
+    raise DataError(f'{name}: implausible prices: ' + '; '.join(why) + '. Correct or remove those rows '
+                    '(from Python, allow_implausible=True accepts them)')
 
 # %% ../nbs/00_data.ipynb #34c5ac88
-OFFLINE_HINT = 'set DEEPREGIME_DATA (or pass data_dir=) to a folder with SPY.csv, VIX.csv and DTB3.csv'
+OFFLINE_HINT = 'set DEEPREGIME_DATA, or pass --data-dir (data_dir= in Python), to a folder with SPY.csv, VIX.csv and DTB3.csv'
 
 def _download_prices(ticker:str, start=None, end=None, allow_implausible:bool=False) -> pd.DataFrame:
     "Download daily prices for `ticker` from Yahoo with yfinance; an empty answer is a `DataError`."
     import yfinance as yf
     sym = YAHOO_SYMBOLS.get(ticker, ticker)
-    try: df = yf.download(sym, start=start, end=end, auto_adjust=False, progress=False, actions=False, threads=False)
+    yf_log = logging.getLogger('yfinance')
+    level = yf_log.level
+    yf_log.setLevel(logging.CRITICAL)  # its own chatter (a dozen lines offline): the DataError says it all
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            df = yf.download(sym, start=start, end=end, auto_adjust=False, progress=False, actions=False, threads=False)
     except Exception as e: raise DataError(f'{ticker}: download of {sym} failed ({e}); {OFFLINE_HINT}') from None
+    finally: yf_log.setLevel(level)
     if df is None or df.empty:
         raise DataError(f'{ticker}: download of {sym} returned no rows (offline?); {OFFLINE_HINT}')
     if isinstance(df.columns, pd.MultiIndex): df.columns = df.columns.get_level_values(0)
@@ -335,7 +350,7 @@ def _open_end(mkt:pd.DataFrame, spy:pd.DatetimeIndex, joined:list, rate:pd.Serie
     why = [f'{k} has no value after {day(d)}' for k, d in seen if d < spy[-1]] + rate_cut
     ends = {'SPY': spy[-1], **{k: s.index[-1] for k, s in joined}, 'DTB3': rate.index[-1]}
     ends = ', '.join(f'{k} {day(v)}' for k, v in ends.items())
-    log.warning('market data end on %s, before SPY (%s), because %s; series end: %s. Pass end= to require later data',
+    log.warning('market data end on %s, before SPY (%s), because %s; series end: %s. Pass --end (end= in Python) to require later data',
                 day(mkt.index[-1]), day(spy[-1]), ' and '.join(why), ends)
     return mkt
 

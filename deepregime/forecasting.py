@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .utils import ConfigMixin, add_verbose, check_output_path, date_arg, echo, float_arg, int_arg
+from .utils import ConfigMixin, add_verbose, check_outputs, date_arg, echo, float_arg, int_arg
 from .utils import json_number, progress_enabled, run_command, write_atomic, write_text
 from .data import load_market
 from .features import FEATURES, make_features
@@ -270,8 +270,7 @@ def forecasting_parser() -> argparse.ArgumentParser:
 def run_forecasting(a:argparse.Namespace, # parsed command line
                    ) -> dict:
     "Check the outputs, run, print the skill table; write JSON and forecasts if asked."
-    out_json = check_output_path(a.json, '--json') if a.json else None
-    out_fc = check_output_path(a.forecasts, '--forecasts') if a.forecasts else None
+    out_json, out_fc = check_outputs((a.json, '--json'), (a.forecasts, '--forecasts'))
     cfg = ForecastConfig(target=a.target, horizons=tuple(a.horizon), features=a.features, methods=tuple(a.methods),
                          quantile=a.quantile, end=a.end, seed=a.seed,
                          transformer={} if a.epochs is None else {'epochs': a.epochs}).check()
@@ -288,8 +287,8 @@ def run_forecasting(a:argparse.Namespace, # parsed command line
                                       for h, s in hs.items()} for m, hs in skill.items()},
                'strategies': [{k: json_number(v) if isinstance(v, float) else v for k, v in r.items()}
                               for r in eco.to_dict('records')]}
-    if out_json: echo('json:', write_text(out_json, json.dumps(summary, indent=1)))
-    if out_fc: echo('forecasts:', _write_forecasts(res.forecasts, out_fc))
+    if out_json is not None: echo('json:', write_text(out_json, json.dumps(summary, indent=1)))
+    if out_fc is not None: echo('forecasts:', _write_forecasts(res.forecasts, out_fc))
     return summary
 
 def _write_forecasts(fc:pd.DataFrame, path) -> str:

@@ -14,9 +14,9 @@ import pandas as pd
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'day', 'json_number', 'OutputPathError', 'check_output_path', 'check_output_dir', 'write_atomic', 'write_text',
-           'write_bytes', 'progress_enabled', 'ConfigMixin', 'date_arg', 'int_arg', 'float_arg', 'echo', 'add_verbose',
-           'run_command']
+__all__ = ['log', 'day', 'json_number', 'OutputPathError', 'check_output_path', 'check_output_dir', 'check_outputs',
+           'write_atomic', 'write_text', 'write_bytes', 'progress_enabled', 'ConfigMixin', 'date_arg', 'int_arg',
+           'float_arg', 'echo', 'add_verbose', 'run_command']
 
 # %% ../nbs/00a_utils.ipynb #6fc18d9b
 def day(d, # anything `pd.Timestamp` accepts: str, datetime, numpy datetime
@@ -70,7 +70,16 @@ def check_output_path(path:str|Path, # a file the command will write
     while not parent.exists(): parent = parent.parent  # the first folder that exists must let us create the rest
     if not parent.is_dir(): raise OutputPathError(f'{what}: cannot create {p}: {parent} is not a directory')
     if not os.access(parent, os.W_OK | os.X_OK): raise OutputPathError(f'{what}: cannot write {p}: {parent} is not writable')
+    _probe(parent, p, what)
     return p
+
+def _probe(folder:Path, p:Path, what:str):
+    "Create and remove a temporary file in `folder`: permissions alone do not say whether a file can be made there."
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix='.deepregime-probe.', suffix='.tmp')
+        os.close(fd); os.remove(tmp)
+    except OSError as e: raise OutputPathError(f'{what}: cannot write {p}: no file can be created in {folder} '
+                                               f'({e.strerror or e})') from None
 
 # %% ../nbs/00a_utils.ipynb #d1c0f7a2
 def check_output_dir(path:str|Path, # a folder the command will write into (created when missing)
@@ -85,6 +94,20 @@ def check_output_dir(path:str|Path, # a folder the command will write into (crea
     if not q.is_dir(): raise OutputPathError(f'{what}: cannot create {p}: {q} is not a folder')
     if not os.access(q, os.W_OK | os.X_OK): raise OutputPathError(f'{what}: cannot write in {p}: {q} is not writable')
     return p
+
+# %% ../nbs/00a_utils.ipynb #0c1d2e40
+def check_outputs(*outputs:tuple, # `(path, what)` pairs; a `None` path is an output not asked for
+                 ) -> list:
+    "Each path checked by `check_output_path` (`None` kept), and no two of them the same file; before any work."
+    paths = [None if p is None else check_output_path(p, what) for p, what in outputs]
+    seen = {}
+    for p, (_, what) in zip(paths, outputs):
+        if p is None: continue
+        real = os.path.realpath(p)
+        if real in seen and not (os.path.exists(real) and not os.path.isfile(real)):  # devices may take several
+            raise OutputPathError(f'{seen[real]} and {what} both name {p}: give each output its own file')
+        seen.setdefault(real, what)
+    return paths
 
 # %% ../nbs/00a_utils.ipynb #c5acaa15
 def write_atomic(path:str|Path, # final file name (missing parent folders are created)
@@ -202,7 +225,7 @@ def run_command(parser:argparse.ArgumentParser, # the command's parser (with `--
                 run:Callable, # function of the parsed arguments doing the work; its result is returned
                 argv:list|None=None, # arguments (default: sys.argv[1:])
                ):
-    "Parse `argv` and call `run(args)`; user errors become one `error: …` line on stderr and exit status 1."
+    "Parse `argv` and call `run(args)`; user errors become one `error: …` line on stderr and exit status 1, Ctrl-C 130."
     a = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if getattr(a, 'verbose', False) else logging.WARNING,
                         format='%(levelname)s %(name)s: %(message)s')
@@ -211,3 +234,6 @@ def run_command(parser:argparse.ArgumentParser, # the command's parser (with `--
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         print(f'error: {msg}', file=sys.stderr)
         raise SystemExit(1) from None
+    except KeyboardInterrupt:  # Ctrl-C: outputs are written atomically, so nothing is half-written
+        print('interrupted (Ctrl-C): nothing more was written', file=sys.stderr)
+        raise SystemExit(130) from None

@@ -4,15 +4,14 @@
 
 # %% ../../nbs/05_backtest.ipynb #53567c3f
 from __future__ import annotations
-import argparse, json, logging, time
+import argparse, json, logging, math, time
 from pathlib import Path
 
 import pandas as pd
 
 from ..data import load_market
-from deepregime.utils import (
-    OutputPathError, add_verbose, check_output_path, date_arg, echo, float_arg, int_arg, run_command, write_atomic,
-    write_text)
+from ..utils import (
+    add_verbose, check_output_dir, check_outputs, date_arg, echo, float_arg, int_arg, run_command, write_atomic, write_text)
 from .strategies import STRATEGIES, regime_exposure
 from .engine import (
     BILL_DAYS, FEATURE_LOOKBACK, WINDOW, accrual_fractions, asset_returns, backtest, cash_rate, money_market_yield,
@@ -31,11 +30,11 @@ from deepregime.experiments import (
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'main', 'STRATEGIES', 'regime_exposure', 'BILL_DAYS', 'FEATURE_LOOKBACK', 'WINDOW', 'accrual_fractions',
-           'asset_returns', 'backtest', 'cash_rate', 'money_market_yield', 'run_strategies', 'signal_dates',
-           'TRADING_DAYS', 'annual_volatility', 'cagr', 'calmar_ratio', 'cumulative_return', 'drawdown', 'max_drawdown',
-           'performance_summary', 'sharpe_ratio', 'sharpe_se', 'sortino_ratio', 'sharpe_diff_test', 'DISPLAY', 'LABELS',
-           'PUBLISHED', 'compare_published', 'cost_sensitivity', 'display_table', 'plot_equity',
+__all__ = ['log', 'verdict', 'main', 'STRATEGIES', 'regime_exposure', 'BILL_DAYS', 'FEATURE_LOOKBACK', 'WINDOW',
+           'accrual_fractions', 'asset_returns', 'backtest', 'cash_rate', 'money_market_yield', 'run_strategies',
+           'signal_dates', 'TRADING_DAYS', 'annual_volatility', 'cagr', 'calmar_ratio', 'cumulative_return', 'drawdown',
+           'max_drawdown', 'performance_summary', 'sharpe_ratio', 'sharpe_se', 'sortino_ratio', 'sharpe_diff_test',
+           'DISPLAY', 'LABELS', 'PUBLISHED', 'compare_published', 'cost_sensitivity', 'display_table', 'plot_equity',
            'plot_regime_predictions', 'results_json', 'save_plots', 'strategy_table', 'HONEST_SPLIT', 'PRED_COLS',
            'Protocol', 'check_predictions', 'make_protocol', 'read_predictions', 'regime_predictions_for',
            'run_protocol']
@@ -77,14 +76,19 @@ def _parser() -> argparse.ArgumentParser:
     return add_verbose(p)
 
 # %% ../../nbs/05_backtest.ipynb #4f7e93c6
+def _p(p:float) -> str: return f'{p:.3f}' if math.isfinite(p) else 'not defined'
+
+def verdict(p:float, # p-value of a Sharpe-ratio difference (NaN when the test is not defined)
+           ) -> str:
+    "What a p-value says at the 5 % level, in words; a NaN p (a strategy with constant returns) is 'not defined'."
+    if not math.isfinite(p): return 'not defined (a strategy with constant returns has no Sharpe ratio)'
+    return 'significant' if p < 0.05 else 'not significant (noise at the 5 % level)'
+
 def _check_outputs(a:argparse.Namespace):
     "Every file the command will write, checked before any work (an `OutputPathError` otherwise)."
-    outputs = [(a.json, '--json'), (a.save_pred, '--save-pred')]
-    if a.plots is not None:
-        if not str(a.plots).strip(): raise OutputPathError('--plots: empty folder name')
-        outputs += [(Path(a.plots)/name, '--plots') for name in ('regime_predictions.png', 'equity_comparison.png')]
-    for path, what in outputs:
-        if path is not None: check_output_path(path, what)
+    plots = [] if a.plots is None else [(Path(check_output_dir(a.plots, '--plots'))/name, '--plots')
+                                        for name in ('regime_predictions.png', 'equity_comparison.png')]
+    check_outputs((a.json, '--json'), (a.save_pred, '--save-pred'), *plots)
 
 def _run(a:argparse.Namespace) -> dict:
     "The command's work on parsed arguments: outputs and inputs checked, data loaded, protocol run, results written."
@@ -109,15 +113,14 @@ def _run(a:argparse.Namespace) -> dict:
     bh = run['table'].loc['buy_hold']
     key = 'sharpe_diff_p_hac' if proto.frictionless else 'sharpe_excess_diff_p_hac'  # the Sharpe that protocol quotes
     for name, row in run['table'].drop(index='buy_hold', errors='ignore').iterrows():
-        verdict = 'significant' if row[key] < 0.05 else 'not significant (noise at the 5 % level)'
-        echo(f"{name}: Sharpe {row['sharpe']:.2f} vs buy & hold {bh['sharpe']:.2f}, p = {row['sharpe_diff_p']:.3f} "
-             f"(JK-Memmel), {row['sharpe_diff_p_hac']:.3f} (HAC); excess-return Sharpe {row['sharpe_excess']:.2f} "
-             f"vs {bh['sharpe_excess']:.2f}, p = {row['sharpe_excess_diff_p_hac']:.3f} (HAC): {verdict}")
-    if a.save_pred:
+        echo(f"{name}: Sharpe {row['sharpe']:.2f} vs buy & hold {bh['sharpe']:.2f}, p = {_p(row['sharpe_diff_p'])} "
+             f"(JK-Memmel), {_p(row['sharpe_diff_p_hac'])} (HAC); excess-return Sharpe {row['sharpe_excess']:.2f} "
+             f"vs {bh['sharpe_excess']:.2f}, p = {_p(row['sharpe_excess_diff_p_hac'])} (HAC): {verdict(row[key])}")
+    if a.save_pred is not None:
         write_atomic(a.save_pred, lambda tmp: run['pred'].to_csv(tmp, float_format='%.6f'))
         echo('predictions:', a.save_pred)
     if a.plots is not None: echo('plots:', ', '.join(map(str, save_plots(run, mkt, a.plots))))
-    if a.json:
+    if a.json is not None:
         write_text(a.json, json.dumps(summary, indent=1))
         echo('json:', a.json)
     echo(f'wall time: {time.perf_counter() - t0:.0f} s')

@@ -12,7 +12,7 @@ import pandas as pd
 from .metrics import TRADING_DAYS
 
 # %% auto #0
-__all__ = ['newey_west', 'sharpe_diff_test']
+__all__ = ['MIN_DAILY_SD', 'newey_west', 'sharpe_diff_test']
 
 # %% ../../nbs/05d_stats.ipynb #04469f5d
 def newey_west(y:np.ndarray, # observations (T, k): one row per day, one column per series
@@ -28,6 +28,8 @@ def newey_west(y:np.ndarray, # observations (T, k): one row per day, one column 
     return S
 
 # %% ../../nbs/05d_stats.ipynb #f635fc74
+MIN_DAILY_SD = 1e-12  # a series whose daily returns vary less than this is constant: it has no Sharpe ratio
+
 def sharpe_diff_test(ra:pd.Series, # daily returns of strategy a
                      rb:pd.Series, # daily returns of strategy b (same days; aligned on dates)
                      method:str='memmel', # 'memmel' (Jobson–Korkie–Memmel, iid normal) or 'hac' (Ledoit–Wolf)
@@ -39,7 +41,12 @@ def sharpe_diff_test(ra:pd.Series, # daily returns of strategy a
     both = pd.concat([ra, rb], axis=1, join='inner').dropna()
     if len(both) < 3: raise ValueError(f'need at least 3 common days, got {len(both)}')
     a, b = both.iloc[:, 0].to_numpy(float), both.iloc[:, 1].to_numpy(float)
-    T = len(a)
+    T, nan = len(a), float('nan')
+    flat = [not (np.isfinite(x).all() and x.std(ddof=1) > MIN_DAILY_SD) for x in (a, b)]
+    if any(flat):  # a constant (or non-finite) series has no Sharpe ratio: nothing to test
+        sharpe = lambda x, f: nan if f else x.mean()/x.std(ddof=1)*math.sqrt(periods)
+        return pd.Series({'sharpe_a': sharpe(a, flat[0]), 'sharpe_b': sharpe(b, flat[1]), 'diff': nan, 'se': nan,
+                          'z': nan, 'p_value': nan}, name=method)
     sa, sb = a.mean()/a.std(ddof=1), b.mean()/b.std(ddof=1)
     if method == 'memmel':
         rho = np.corrcoef(a, b)[0, 1]

@@ -8,7 +8,7 @@ import argparse, json, os
 from dataclasses import replace
 from pathlib import Path
 
-from ..utils import add_verbose, check_output_path, date_arg, echo, int_arg, run_command, write_text
+from ..utils import add_verbose, check_outputs, date_arg, echo, int_arg, run_command, write_text
 from ..data import load_market
 from ..features import LOOKBACK
 from .config import BASELINES, TRANSFORMER_HORIZONS, WalkForwardConfig
@@ -76,11 +76,9 @@ def config_from_args(a:argparse.Namespace # parsed command line
 def run_walkforward(a:argparse.Namespace # parsed command line
                    ) -> dict:
     "Check every output location, run the walk-forward, print the tables; write JSON, signals and plots if asked."
-    out_json = check_output_path(a.json, '--json') if a.json is not None else None  # '' is an error, not 'no file'
-    out_signals = check_output_path(a.signals, '--signals') if a.signals is not None else None
-    if a.plots is not None:
-        check_output_dir(a.plots, '--plots')
-        for f in ('walkforward_equity.png', 'walkforward_drawdowns.png'): check_output_path(Path(a.plots)/f, '--plots')
+    plots = [] if a.plots is None else [(Path(check_output_dir(a.plots, '--plots'))/f, '--plots')
+                                        for f in ('walkforward_equity.png', 'walkforward_drawdowns.png')]
+    out_json, out_signals, *_ = check_outputs((a.json, '--json'), (a.signals, '--signals'), *plots)
     cache_dir = None if a.no_cache else check_output_dir(a.cache_dir, '--cache-dir')
     cfg = config_from_args(a)
     mkt = load_market(cfg.start, cfg.end, data_dir=a.data_dir)

@@ -1,0 +1,119 @@
+"""Issue 18 attacked from the command line: `forecast`, `allocate` and `now` (and the older commands where a defect
+was shared), run as a careless or hostile user runs them, each case a test that failed before its fix.
+
+Helpers come from tests/test_reliability.py (issue 12's attacks on the older commands). Kept short: the runs that get
+past the checks use one or two quick methods and a few years; about two minutes in all."""
+import json, os, signal, subprocess, sys, time
+from pathlib import Path
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_reliability import BACKTEST, CWD, DATA, NOWHERE, WALK, damaged, env, one_error, run
+
+pytestmark = pytest.mark.skipif(not (DATA/'SPY.csv').is_file(), reason='needs the data snapshot (DEEPREGIME_DATA)')
+FORECAST, ALLOCATE = 'deepregime.forecasting', 'deepregime.allocation'
+ALLOC_FILES = ('SPY', 'VIX', 'DTB3', 'TLT', 'GLD')
+
+def copy_with(folder:Path, names, name:str|None=None, edit=None) -> Path:
+    "`damaged` for any set of files: copies of `names` in `folder`, the lines of `name`.csv changed by `edit`."
+    import shutil
+    folder.mkdir(parents=True, exist_ok=True)
+    for f in names: shutil.copy(DATA/f'{f}.csv', folder/f'{f}.csv'); os.chmod(folder/f'{f}.csv', 0o644)
+    if name:
+        p = folder/f'{name}.csv'
+        p.write_text('\n'.join(edit(p.read_text().splitlines())) + '\n')
+    return folder
+
+def times(days, factor:float):
+    "An edit: every price column (Open … Adj Close, not Volume) of the lines dated `days` multiplied by `factor`."
+    def edit(lines):
+        cols = lines[0].split(',')
+        px = {k for k, c in enumerate(cols) if c in ('Open', 'High', 'Low', 'Close', 'Adj Close')}
+        return [','.join(str(float(v)*factor) if k in px else v for k, v in enumerate(l.split(',')))
+                if l[:10] in days else l for l in lines]
+    return edit
+
+# ------------------------------------------------------------------ defect 2: a bad print that lasts two days
+
+def test_a_two_day_bad_print_in_gld_is_one_error(tmp_path):
+    "GLD x3 on 2010-06-15 and -16, back on the 17th: refused before the allocation starts (it moved a Sharpe 1.26 -> 0.69)."
+    data = copy_with(tmp_path/'data', ALLOC_FILES, 'GLD', times({'2010-06-15', '2010-06-16'}, 3.))
+    line = one_error(run(ALLOCATE, '--data-dir', data))
+    assert line.startswith('error: GLD: implausible prices: a close jumps and falls back within 5 days (a spike) on 2 '
+                           'dates, first 2010-06-15, 2010-06-16. Correct or remove those rows'), line
+
+# ------------------------------------------------------------------ defect 3: a test of a constant series
+
+def test_an_all_cash_strategy_is_not_called_significant(tmp_path):
+    "Predictions that are stress every day (100 % T-bills): excess-return Sharpe test 'not defined', no warnings."
+    import pandas as pd
+    days = pd.read_csv(DATA/'SPY.csv', usecols=['Date'])['Date']
+    days = pd.DatetimeIndex(days[(days >= '2014-01-01') & (days <= '2016-12-31')], name='date')
+    pred = tmp_path/'stress.csv'
+    pd.DataFrame({'regime': 1, 'p_0': 0., 'p_1': 1.}, index=days).to_csv(pred)
+    r = run(BACKTEST, '--pred', pred, '--start', '2014-01-01', '--end', '2016-12-31', '--split', '2016-01-01',
+            '--json', tmp_path/'r.json')
+    assert r.returncode == 0 and r.stderr == '', r.stderr[-2000:]  # no RuntimeWarning
+    line = next(l for l in r.stdout.splitlines() if l.startswith('regime:'))
+    assert 'excess-return Sharpe nan vs ' in line and line.endswith(
+        ', p = not defined (HAC): not defined (a strategy with constant returns has no Sharpe ratio)'), line
+    assert json.loads((tmp_path/'r.json').read_text())['strategies']['regime']['sharpe_excess_diff_p_hac'] is None
+
+# ------------------------------------------------------------------ defects 7, 8, 10: outputs checked before any work
+
+@pytest.mark.parametrize('module,flags', [
+    (FORECAST, ['--json', '--forecasts']), (WALK, ['--json', '--signals']), (BACKTEST, ['--json', '--save-pred']),
+    ('now', ['--plot', '--json'])])
+def test_two_outputs_naming_one_file_are_an_error(tmp_path, module, flags):
+    out = tmp_path/'same.json'
+    args = [x for f in flags for x in (f, out)]
+    line = one_error(run('deepregime', *([module] if module == 'now' else []), *args, '--data-dir', NOWHERE)
+                     if module == 'now' else run(module, *args, '--data-dir', NOWHERE))
+    assert line == f'error: {flags[0]} and {flags[1]} both name {out}: give each output its own file', line
+    assert not out.exists()
+
+@pytest.mark.parametrize('module', [FORECAST, ALLOCATE, WALK, BACKTEST, 'now'])
+def test_an_empty_json_name_is_refused_by_every_command(module):
+    r = run('deepregime', 'now', '--json=', '--data-dir', NOWHERE) if module == 'now' else \
+        run(module, '--json=', '--data-dir', NOWHERE)
+    assert one_error(r) == 'error: --json: empty file name'
+
+@pytest.mark.parametrize('module', [FORECAST, ALLOCATE, WALK, BACKTEST, 'now'])
+def test_an_output_where_no_file_can_be_created_fails_before_work(module):
+    "/proc passes every permission test as root; the pre-check now creates (and removes) a file there."
+    r = run('deepregime', 'now', '--json', '/proc/x.json', '--data-dir', NOWHERE) if module == 'now' else \
+        run(module, '--json', '/proc/x.json', '--data-dir', NOWHERE)
+    assert one_error(r).startswith('error: --json: cannot write /proc/x.json: no file can be created in /proc'), r.stderr
+
+# ------------------------------------------------------------------ defect 9: Ctrl-C
+
+def interrupt(args:list, after:float, tmp_path:Path) -> subprocess.CompletedProcess:
+    "Run `deepregime args` in its own process group, press Ctrl-C (SIGINT to the group) after `after` seconds."
+    p = subprocess.Popen([str(Path(sys.executable).parent/'deepregime'), *map(str, args)], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, env=env(), cwd=CWD, start_new_session=True)
+    time.sleep(after)
+    assert p.poll() is None, 'the command ended before Ctrl-C: make its run longer'
+    os.killpg(p.pid, signal.SIGINT)
+    out, err = p.communicate(timeout=120)
+    return subprocess.CompletedProcess(p.args, p.returncode, out, err)
+
+@pytest.mark.parametrize('args', [
+    ['forecast', '--methods', 'transformer', '--horizon', '5'],
+    ['allocate'],
+    ['walkforward', '--start', '1996-01-01', '--end', '2001-12-31', '--first-test', '2000-01-01', '--no-cache'],
+], ids=['forecast', 'allocate', 'walkforward-with-workers'])
+def test_ctrl_c_is_one_line_and_exit_130(tmp_path, args):
+    out = tmp_path/'r.json'
+    r = interrupt([*args, '--json', out], 5, tmp_path)
+    assert (r.returncode, r.stderr) == (130, 'interrupted (Ctrl-C): nothing more was written\n'), r.stderr[-2000:]
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+# ------------------------------------------------------------------ cosmetic: hints name the command-line options
+
+def test_hints_name_the_command_line_options(tmp_path):
+    data = damaged(tmp_path/'data', 'VIX', lambda l: [x for x in l if x[:10] <= '2020-06-30' or x.startswith('Date')])
+    r = run('deepregime', 'data', '--data-dir', data, '--start', '2019-01-01')
+    assert r.returncode == 0 and 'Pass --end (end= in Python) to require later data' in r.stderr, r.stderr
+    r = run('deepregime', 'data', DEEPREGIME_DATA='', DEEPREGIME_CACHE=str(tmp_path/'cache'))  # offline, no folder
+    assert one_error(r).endswith('set DEEPREGIME_DATA, or pass --data-dir (data_dir= in Python), to a folder with '
+                                 'SPY.csv, VIX.csv and DTB3.csv'), r.stderr
