@@ -23,17 +23,17 @@ from .backtest.multi_asset import ASSETS, TICKERS, backtest_assets, multi_asset_
 from .backtest.metrics import performance_summary
 from .backtest.stats import sharpe_diff_test
 from .walkforward.config import WalkForwardConfig
-from .walkforward.folds import FoldData, make_folds
+from .walkforward.folds import FoldData, make_folds, too_few_test_days
 
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'SIXTY_FORTY', 'SPY_ONLY', 'REGIME_MIX', 'OBJECTIVES', 'COVARIANCES', 'BENCHMARKS', 'PLOT_FILES',
-           'AssetAllocator', 'mix_row', 'StaticWeights', 'RegimeMix', 'optimal_weights', 'Optimized', 'RegimeOptimized',
-           'default_allocators', 'AllocationConfig', 'AllocationRun', 'allocation_walk_forward', 'allocation_backtests',
-           'allocation_table', 'format_allocation_table', 'mean_weights', 'allocation_report', 'allocation_json',
-           'plot_allocation_equity', 'plot_allocation_weights', 'save_allocation_plots', 'allocation_parser',
-           'run_allocation', 'main']
+__all__ = ['log', 'SIXTY_FORTY', 'SPY_ONLY', 'REGIME_MIX', 'OBJECTIVES', 'COVARIANCES', 'BENCHMARKS', 'MIN_TEST_DAYS',
+           'PLOT_FILES', 'AssetAllocator', 'mix_row', 'StaticWeights', 'RegimeMix', 'optimal_weights', 'Optimized',
+           'RegimeOptimized', 'default_allocators', 'AllocationConfig', 'AllocationRun', 'allocation_walk_forward',
+           'allocation_backtests', 'allocation_table', 'format_allocation_table', 'mean_weights', 'allocation_report',
+           'allocation_json', 'plot_allocation_equity', 'plot_allocation_weights', 'save_allocation_plots',
+           'allocation_parser', 'run_allocation', 'main']
 
 # %% ../nbs/08_allocation.ipynb #36431400
 class AssetAllocator(BaseEstimator):
@@ -178,6 +178,8 @@ class AllocationConfig(ConfigMixin):
                                  refit_years=self.refit_years, purge=self.purge, min_train=self.min_train)
 
 # %% ../nbs/08_allocation.ipynb #648e926b
+MIN_TEST_DAYS = 20  # days of returns, after the largest lag, that the allocation table needs
+
 @dataclass
 class AllocationRun:
     "An allocation walk-forward: settings, folds, test regimes, target weights and each fold's weight tables."
@@ -198,6 +200,10 @@ def allocation_walk_forward(mkt:pd.DataFrame, # frame from `load_market(..., tic
     detector = KMeansLabeller(seed=cfg.seed) if detector is None else detector
     mkt = mkt.loc[cfg.start:cfg.end]
     folds, rets = make_folds(mkt.index, cfg.folds_config()), multi_asset_returns(mkt)
+    test, need = mkt.loc[folds[0].test_start:].index, max(cfg.lags) + MIN_TEST_DAYS
+    if len(test) < need:  # checked before any fit
+        raise too_few_test_days(f'the test period holds {len(test)} trading days; the table needs {need} (the largest '
+                                f'lag, {max(cfg.lags)}, plus {MIN_TEST_DAYS} days of returns)', test[0], need)
     regimes, weights, tables = [], {n: [] for n in allocators}, {n: [] for n in allocators}
     for f in folds:
         fd = FoldData(mkt, f, seed=cfg.seed)

@@ -355,6 +355,19 @@ def _open_end(mkt:pd.DataFrame, spy:pd.DatetimeIndex, joined:list, rate:pd.Serie
     return mkt
 
 # %% ../nbs/00_data.ipynb #e5020bc2
+def _carried(s:pd.Series, # one series' values on its own days
+             days:pd.DatetimeIndex, # SPY's trading days
+             limit:int, # days in a row a value may be carried (0: none)
+             name:str, # for the log
+            ) -> pd.Series:
+    "`s` plus the SPY days inside its span that it lacks, carrying its last value at most `limit` days in a row."
+    new = days[(days > s.index[0]) & (days <= s.index[-1])].difference(s.index)
+    if not limit or not len(new): return s
+    filled = s.reindex(s.index.union(new)).ffill(limit=limit)
+    got = new[filled.loc[new].notna().to_numpy()]
+    log.info('%s: last value carried forward to %d SPY days it lacks: %s', name, len(got), _first(got, 10))
+    return filled.dropna()
+
 def _timestamp(d, what:str) -> pd.Timestamp|None:
     "`d` as a Timestamp (None stays None); anything that is not a date is a `DataError`."
     if d is None: return None
@@ -370,13 +383,16 @@ def load_market(start:str|pd.Timestamp|None=None, # first date (inclusive); None
                 cache_dir:str|Path|None=None, # parquet cache for downloads
                 download:bool=True, # allow downloads for series not found locally
                 allow_implausible:bool=False, # skip `check_plausible` on every price series
+                fill_tickers:int=0, # days in a row an extra ticker used as a *feature* may carry its last value over
+                                    # SPY days it lacks (0: such days are dropped); prices of traded assets: keep 0
                ) -> pd.DataFrame:
     "Daily SPY OHLCV, `VIX` close, `DTB3` rate and extra tickers' Adj Close on SPY's trading days."
     lo, hi = _timestamp(start, 'start'), _timestamp(end, 'end')
     kw = dict(data_dir=data_dir, cache_dir=cache_dir, download=download)
     spy = load_series('SPY', allow_implausible=allow_implausible, **kw)
     joined = [('VIX', load_series('VIX', allow_implausible=allow_implausible, **kw)['Close'])]
-    joined += [(t, load_series(t, allow_implausible=allow_implausible, **kw)['Adj Close']) for t in tickers]
+    joined += [(t, _carried(load_series(t, allow_implausible=allow_implausible, **kw)['Adj Close'], spy.index,
+                            fill_tickers, t)) for t in tickers]
     mkt = spy
     for t, s in joined: mkt = mkt.join(s.rename(t), how='inner')
     log.info('SPY %d days, %d after joining VIX%s', len(spy), len(mkt), f' and {list(tickers)}' if tickers else '')

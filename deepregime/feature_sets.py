@@ -9,22 +9,30 @@ import logging
 import numpy as np
 import pandas as pd
 
-from .data import DataError
+from .data import DataError, load_market
 from .features import FEATURES, make_features, realized_vol, simple_returns
 
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'SEED_FEATURES', 'EXTENDED_FEATURES', 'CROSS_TICKERS', 'CROSS_FEATURES', 'FEATURE_SETS', 'ew_downside', 'extended_columns', 'cross_columns', 'feature_set']
+__all__ = ['log', 'SEED_FEATURES', 'EXTENDED_FEATURES', 'CROSS_TICKERS', 'CROSS_FILL', 'CROSS_FEATURES', 'FEATURE_SETS', 'load_cross_market', 'ew_downside', 'extended_columns', 'cross_columns', 'feature_set']
 
 # %% ../nbs/07_forecasting.ipynb #d2d99992
 SEED_FEATURES = tuple(FEATURES)
 EXTENDED_FEATURES = ('dd_ew_5', 'dd_ew_21', 'dd_ew_63', 'sortino_21', 'sortino_63', 'vix_chg_5', 'vix_rv',
                      'dist_200', 'dd_252')
 CROSS_TICKERS = ('TLT', 'IEF', 'LQD', 'GLD', 'TNX')  # extra tickers `cross_asset` needs from `load_market`
+CROSS_FILL = 1  # days in a row a cross-asset value is carried over a day SPY traded (TNX: bond-market holidays)
 CROSS_FEATURES = ('tlt_ret_5', 'ief_ret_5', 'credit_5', 'gld_ret_5', 'tnx', 'tnx_chg_5', 'term_spread')
 FEATURE_SETS = {'seed': SEED_FEATURES, 'extended': SEED_FEATURES + EXTENDED_FEATURES,
                 'cross_asset': SEED_FEATURES + EXTENDED_FEATURES + CROSS_FEATURES}
+
+# %% ../nbs/07_forecasting.ipynb #5cb624ec
+def load_cross_market(end:str|None=None, # last date (None: the last common day)
+                      data_dir:str|None=None, # CSV folder (default: $DEEPREGIME_DATA)
+                     ) -> pd.DataFrame:
+    "The market frame `cross_asset` reads: `CROSS_TICKERS` joined from their common start, carried `CROSS_FILL` days."
+    return load_market(None, end, data_dir=data_dir, tickers=CROSS_TICKERS, fill_tickers=CROSS_FILL)
 
 # %% ../nbs/07_forecasting.ipynb #390e02ee
 def ew_downside(r:pd.Series, # daily simple returns

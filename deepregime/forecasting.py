@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .utils import ConfigMixin, add_verbose, check_outputs, date_arg, echo, float_arg, int_arg
+from .utils import ConfigMixin, add_verbose, check_outputs, date_arg, day, echo, float_arg, int_arg
 from .utils import json_number, progress_enabled, run_command, write_atomic, write_text
 from .data import load_market
 from .features import FEATURES, make_features
 from .regimes import GaussianHMMDetector, JumpModelDetector
 from .regimes.kmeans import KMeansLabeller
-from .feature_sets import CROSS_TICKERS, FEATURE_SETS, feature_set
+from .feature_sets import CROSS_TICKERS, FEATURE_SETS, feature_set, load_cross_market
 from .targets import TARGETS, fit_threshold, target_labels, target_values, train_rows
 from .scores import dm_test, forecast_scores, log_losses
 from .regimes.forecasters import StateForecaster, TabularForecaster, TargetPersistence
@@ -24,14 +24,14 @@ from .training.forecaster import TransformerForecaster
 from .backtest.engine import backtest
 from .backtest.metrics import cagr, max_drawdown, sharpe_ratio
 from .walkforward.config import WalkForwardConfig
-from .walkforward.folds import make_folds
+from .walkforward.folds import make_folds, too_few_test_days
 
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'METHODS', 'SKILL_KEYS', 'ForecastConfig', 'fold_labels', 'fold_forecasts', 'ForecastResult',
-           'forecast_walk_forward', 'forecast_skill', 'skill_table', 'skill_by_year', 'plot_skill_by_year',
-           'economic_table', 'forecasting_parser', 'run_forecasting', 'main']
+__all__ = ['log', 'METHODS', 'MIN_SCORED', 'SKILL_KEYS', 'ForecastConfig', 'fold_labels', 'fold_forecasts', 'prepare_folds',
+           'ForecastResult', 'forecast_walk_forward', 'forecast_skill', 'skill_table', 'skill_by_year',
+           'plot_skill_by_year', 'economic_table', 'forecasting_parser', 'run_forecasting', 'main']
 
 # %% ../nbs/07_forecasting.ipynb #086f59ef
 METHODS = ('persistence', 'logistic', 'boosting', 'hmm', 'jump_model', 'transformer')
@@ -61,6 +61,8 @@ class ForecastConfig(ConfigMixin):
             raise ValueError(f'unknown feature set {self.features!r}; known: {", ".join(FEATURE_SETS)}')
         bad = [m for m in self.methods if m not in METHODS]
         if bad: raise ValueError(f'unknown methods {bad}; known: {", ".join(METHODS)}')
+        if self.quantile is not None and not 0 < self.quantile < 1:
+            raise ValueError(f'quantile must lie strictly between 0 and 1, got {self.quantile:g}')
         if not self.horizons or any(h < 1 or h >= self.purge for h in self.horizons):
             raise ValueError(f'horizons must lie in 1 … {self.purge - 1} (below the purge), '
                              f'got {list(self.horizons)}')
@@ -130,6 +132,7 @@ def fold_forecasts(mkt:pd.DataFrame, # market frame (targets)
                    cfg:ForecastConfig, # settings
                    values:dict|None=None, # horizon -> `target_values`, shared by the folds
                    seed_feats:pd.DataFrame|None=None, # seed features, for the `labeller` target
+                   labs:dict|None=None, # the fold's `fold_labels` (computed here when None)
                   ) -> pd.DataFrame|None:
     "Long frame (date, fold, method, h, p_stress, y) of one fold; None when it has too few training rows."
     F = feats.loc[:fold.test_end]
@@ -137,7 +140,7 @@ def fold_forecasts(mkt:pd.DataFrame, # market frame (targets)
     if len(F.loc[:fold.train_end]) < cfg.min_train or not len(test):
         log.info('fold %d skipped: %d training rows of %s', fold.k, len(F.loc[:fold.train_end]), cfg.features)
         return None
-    labs = fold_labels(mkt, fold, cfg, values, seed_feats)
+    labs = fold_labels(mkt, fold, cfg, values, seed_feats) if labs is None else labs
     parts = []
     for m in cfg.methods:
         t0 = time.perf_counter()
@@ -148,6 +151,41 @@ def fold_forecasts(mkt:pd.DataFrame, # market frame (targets)
     return pd.concat(parts, ignore_index=True)
 
 # %% ../nbs/07_forecasting.ipynb #f48ce913
+MIN_SCORED = 20  # test days with a known target that each horizon needs to be scored
+
+def prepare_folds(mkt:pd.DataFrame, # market frame (targets)
+                  feats:pd.DataFrame, # the feature set
+                  folds:list, # `Fold`s
+                  cfg:ForecastConfig, # settings
+                  values:dict|None=None, # horizon -> `target_values`
+                  seed_feats:pd.DataFrame|None=None, # seed features, for the `labeller` target
+                 ) -> list:
+    "`(fold, labels)` of the folds with `min_train` feature rows; a `ValueError` first if the run could not be scored."
+    hole = mkt.index[mkt.index >= feats.index[0]].difference(feats.index)
+    if len(hole): raise ValueError(f'the {cfg.features} features have no value on {len(hole)} trading days after they '
+                                   f'start, first {day(hole[0])}: their data lack days the asset traded')
+    kept = [f for f in folds if len(feats.loc[:f.train_end]) >= cfg.min_train and len(feats.loc[f.test_start:f.test_end])]
+    if not kept: raise ValueError(f'no fold has {cfg.min_train} training rows of the {cfg.features} features')
+    test = feats.loc[kept[0].test_start:kept[-1].test_end].index
+    for h in sorted(cfg.horizons, reverse=True):  # the longest horizon has the fewest known targets
+        known = (values[h].reindex(test).notna().to_numpy() if values is not None
+                 else mkt.index.get_indexer(test) + h < len(mkt))  # the labeller's regime h days later exists
+        if known.sum() < MIN_SCORED:
+            raise too_few_test_days(f'{known.sum()} test days have a known {h}-day {cfg.target} target (the data '
+                                    f'end {day(mkt.index[-1])}); scoring needs {MIN_SCORED}', test[0], MIN_SCORED + h)
+    ready = []
+    for f in kept:
+        labs = fold_labels(mkt, f, cfg, values, seed_feats)
+        for h, (y, rows, thr) in labs.items():
+            classes = set(y.loc[rows].dropna().astype(int))
+            if classes != {0, 1}:
+                q = cfg.quantile if cfg.quantile is not None else 'default'
+                raise ValueError(f'fold {f.k} (training to {f.train_end}): every training row of the {h}-day '
+                                 f'{cfg.target} target is {"stress" if classes == {1} else "calm"} (quantile {q}); '
+                                 'a forecaster needs both: use a quantile that leaves both in every fold')
+        ready.append((f, labs))
+    return ready
+
 @dataclass
 class ForecastResult:
     "Out-of-sample forecasts of every method, horizon and fold, with the settings and the wall time."
@@ -169,10 +207,9 @@ def forecast_walk_forward(mkt:pd.DataFrame, # frame from `load_market` covering 
     feats = feature_set(mkt if feature_mkt is None else feature_mkt.loc[:cfg.end], cfg.features)
     seed_feats = make_features(mkt)[FEATURES]
     values = None if cfg.target == 'labeller' else {h: target_values(mkt, cfg.target, h) for h in cfg.horizons}
-    parts = [fold_forecasts(mkt, feats, f, cfg, values, seed_feats)
-             for f in tqdm(folds, desc='forecast folds', disable=not progress_enabled(progress))]
-    parts = [p for p in parts if p is not None]
-    if not parts: raise ValueError(f'no fold has {cfg.min_train} training rows of the {cfg.features} features')
+    ready = prepare_folds(mkt, feats, folds, cfg, values, seed_feats)  # every check before the first fit
+    parts = [fold_forecasts(mkt, feats, f, cfg, values, seed_feats, labs)
+             for f, labs in tqdm(ready, desc='forecast folds', disable=not progress_enabled(progress))]
     wall = time.perf_counter() - t0
     log.info('forecasting walk-forward: %d folds in %.1f s', len(parts), wall)
     return ForecastResult(cfg, pd.concat(parts, ignore_index=True), wall)
@@ -259,7 +296,8 @@ def forecasting_parser() -> argparse.ArgumentParser:
     p.add_argument('--horizon', type=int_arg(1, d.purge - 1), nargs='+', default=list(d.horizons), help='horizons')
     p.add_argument('--features', choices=tuple(FEATURE_SETS), default=d.features, help='feature set')
     p.add_argument('--methods', nargs='+', choices=METHODS, default=list(METHODS), help='forecasters')
-    p.add_argument('--quantile', type=float_arg(0, 1, lo_open=True), default=None, help='threshold quantile')
+    p.add_argument('--quantile', type=float_arg(0, 1, lo_open=True, hi_open=True), default=None,
+                   help='threshold quantile, strictly between 0 and 1')
     p.add_argument('--end', type=date_arg, default=d.end, help='last data date')
     p.add_argument('--epochs', type=int_arg(1, 1000), default=None, help='Transformer epochs (default 8)')
     p.add_argument('--seed', type=int_arg(0, 2**32 - 1), default=d.seed, help='seed of every random choice')
@@ -276,7 +314,7 @@ def run_forecasting(a:argparse.Namespace, # parsed command line
                          transformer={} if a.epochs is None else {'epochs': a.epochs}).check()
     mkt = load_market(cfg.start, cfg.end, data_dir=a.data_dir)
     cross = cfg.features == 'cross_asset'  # its own frame: the join starts where the extra tickers start
-    fmkt = load_market(None, cfg.end, data_dir=a.data_dir, tickers=CROSS_TICKERS) if cross else None
+    fmkt = load_cross_market(cfg.end, a.data_dir) if cross else None
     res = forecast_walk_forward(mkt, cfg, fmkt)
     skill = forecast_skill(res.forecasts)
     eco = pd.concat([economic_table(res.forecasts, mkt, h).assign(h=h) for h in cfg.horizons], ignore_index=True)

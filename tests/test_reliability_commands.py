@@ -117,3 +117,53 @@ def test_hints_name_the_command_line_options(tmp_path):
     r = run('deepregime', 'data', DEEPREGIME_DATA='', DEEPREGIME_CACHE=str(tmp_path/'cache'))  # offline, no folder
     assert one_error(r).endswith('set DEEPREGIME_DATA, or pass --data-dir (data_dir= in Python), to a folder with '
                                  'SPY.csv, VIX.csv and DTB3.csv'), r.stderr
+
+# ------------------------------------------------------------------ defect 1: a feature series missing a day SPY traded
+
+def test_cross_asset_features_run_over_a_bond_market_holiday(tmp_path):
+    "TNX has no 2010-10-11 (Columbus Day): the feature carries Friday's yield, the economic table is computed."
+    r = run(FORECAST, '--features', 'cross_asset', '--methods', 'persistence', 'logistic', '--horizon', '5',
+            '--json', tmp_path/'x.json', '--forecasts', tmp_path/'x.csv', timeout=300)
+    assert r.returncode == 0 and r.stderr == '', r.stderr[-2000:]
+    import pandas as pd
+    days = pd.to_datetime(pd.read_csv(tmp_path/'x.csv')['date']).unique()
+    assert pd.Timestamp('2010-10-11') in days and pd.Timestamp('2016-11-11') in days
+    eco = json.loads((tmp_path/'x.json').read_text())['strategies']
+    assert {(s['method'], s['lag']) for s in eco} >= {('logistic', 1), ('persistence', 5), ('buy_hold', 1)}
+
+def test_a_feature_series_with_a_longer_hole_fails_before_the_walk_forward(tmp_path):
+    "TNX also without 2010-10-12/13: more than CROSS_FILL days in a row, one error from the data layer, at once."
+    data = copy_with(tmp_path/'data', ('SPY', 'VIX', 'DTB3', 'TLT', 'IEF', 'LQD', 'GLD', 'TNX'), 'TNX',
+                     lambda l: [x for x in l if x[:10] not in ('2010-10-12', '2010-10-13')])
+    t0 = time.perf_counter()
+    line = one_error(run(FORECAST, '--features', 'cross_asset', '--methods', 'logistic', '--data-dir', data))
+    assert line.startswith('error: TNX: no value on 2 SPY trading days between 2001-01-02 and 2024-12-31, first '
+                           '2010-10-12, 2010-10-13, all in runs of consecutive days'), line
+    assert time.perf_counter() - t0 < 60
+
+# ------------------------------------------------------------------ defect 4: too short, said before the long work
+
+@pytest.mark.parametrize('args,msg', [
+    ([FORECAST, '--end', '2005-01-20', '--horizon', '21'],
+     'error: 0 test days have a known 21-day forward_vol target (the data end 2005-01-20); scoring needs 20: use an '
+     '--end at least 41 trading days after the first test day 2005-01-03 (about 2005-02-28 or later)'),
+    ([FORECAST, '--end', '2005-01-10'],
+     'error: 0 test days have a known 21-day forward_vol target (the data end 2005-01-10); scoring needs 20: use an '
+     '--end at least 41 trading days after the first test day 2005-01-03 (about 2005-02-28 or later)'),
+    ([ALLOCATE, '--end', '2009-01-02'],
+     'error: the test period holds 1 trading days; the table needs 25 (the largest lag, 5, plus 20 days of returns): '
+     'use an --end at least 25 trading days after the first test day 2009-01-02 (about 2009-02-05 or later)'),
+    ([WALK, '--methods', 'transformer_hx', '--data-dir', NOWHERE],
+     "error: bad Transformer method 'transformer_hx': expected transformer_h<horizon in days>, e.g. transformer_h5"),
+], ids=['forecast-h21-end-2005-01-20', 'forecast-end-2005-01-10', 'allocate-end-2009-01-02', 'walkforward-transformer_hx'])
+def test_a_run_too_short_or_misnamed_is_one_sentence_before_any_fit(args, msg):
+    t0 = time.perf_counter()
+    assert one_error(run(*args)) == msg
+    assert time.perf_counter() - t0 < 60  # the data are read, nothing is fitted
+
+# ------------------------------------------------------------------ defect 6: a quantile that leaves one class
+
+@pytest.mark.parametrize('q', ['1', '0', '1.5'])
+def test_a_quantile_outside_zero_one_is_refused(q):
+    line = one_error(run(FORECAST, '--quantile', q, '--data-dir', NOWHERE), code=2)
+    assert line.endswith(f"error: argument --quantile: must be a number > 0 and < 1, got '{q}'"), line

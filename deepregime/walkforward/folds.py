@@ -18,7 +18,7 @@ from .config import WalkForwardConfig
 from .cache import cache_version, data_fingerprint, read_entry, spec_key, write_entry
 
 # %% auto #0
-__all__ = ['Fold', 'make_folds', 'FoldData']
+__all__ = ['Fold', 'make_folds', 'too_few_test_days', 'FoldData']
 
 # %% ../../nbs/06_walkforward.ipynb #d00c01d6
 @dataclass(frozen=True)
@@ -54,6 +54,16 @@ def make_folds(index:pd.DatetimeIndex, # trading days of the data
             folds.append(Fold(len(folds), day(index[0]), day(index[n_train - 1]), day(test[0]), day(test[-1])))
         start = stop
     return folds
+
+# %% ../../nbs/06_walkforward.ipynb #b6c1ad84
+def too_few_test_days(what:str, # what is too short, e.g. '3 test days have a known 21-day target'
+                      first, # the first test day
+                      need:int, # trading days needed from `first` on
+                     ) -> ValueError:
+    "The error for a test period too short to score: what it has, and the `--end` that would do."
+    about = day(pd.bdate_range(pd.Timestamp(first), periods=need)[-1])
+    return ValueError(f'{what}: use an --end at least {need} trading days after the first test day {day(first)} '
+                      f'(about {about} or later)')
 
 # %% ../../nbs/06_walkforward.ipynb #c6622d0f
 class FoldData:
