@@ -18,8 +18,8 @@ from .features import FEATURES, make_features
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'NOW_DETECTORS', 'COMMANDS', 'OWN', 'fit_detectors', 'stress_now', 'exposures_now', 'plot_now', 'now_parser',
-           'run_now', 'data_parser', 'run_data', 'labels_parser', 'run_labels', 'main']
+__all__ = ['log', 'NOW_DETECTORS', 'COMMANDS', 'OWN', 'fit_detectors', 'stress_now', 'seen_until', 'exposures_now', 'plot_now',
+           'why_not_latest', 'now_parser', 'run_now', 'data_parser', 'run_data', 'labels_parser', 'run_labels', 'main']
 
 # %% ../nbs/09_cli.ipynb #1cf05e41
 NOW_DETECTORS = ('persistence', 'vix_threshold', 'hmm', 'jump_model')  # quick fits, in seconds
@@ -53,17 +53,36 @@ def stress_now(mkt:pd.DataFrame, # frame from `load_market`, ending on the day a
     if len(feats) < 500: raise DataError(f'too little history for `now`: {len(feats)} feature days, need at least 500')
     last = feats.index[-1]
     detectors = fit_detectors(feats.iloc[:-1], names, seed)
+    warnings = []
     if checkpoint is not None:
         from deepregime.training.train_transformer import load_checkpoint
         model = load_checkpoint(checkpoint)
         detectors[f'transformer_h{model.train_config.horizon}'] = model
+        seen = seen_until(model, feats.index)
+        if seen > last:
+            warnings.append(f'the checkpoint {checkpoint} was fitted on data up to {day(seen)} (training '
+                            f'{" … ".join(model.train_range)}, validation windows to {(model.val_range or ("-", "-"))[1]}, '
+                            f'horizon {model.train_config.horizon}), after the day asked ({day(last)}): '
+                            'its answer for that day has seen the future')
+            log.warning(warnings[-1])
     rows = {}
     for name, det in detectors.items():
         p = det.predict_proba(feats).loc[last]
         rows[name] = {'p_stress': float(p['p_stress']), 'regime': int(p.to_numpy().argmax())}
     out = pd.DataFrame(rows).T.astype({'p_stress': float, 'regime': int}).rename_axis('detector')
-    out.attrs.update(date=day(last), fitted=(day(feats.index[0]), day(feats.index[-2])))
+    out.attrs.update(date=day(last), fitted=(day(feats.index[0]), day(feats.index[-2])), warnings=warnings)
     return out
+
+def seen_until(model, # a fitted `RegimeModel`
+               index:pd.DatetimeIndex, # trading days, to count its horizon on
+              ) -> pd.Timestamp:
+    "The last day whose data `model`'s fit used: its training end, or its last validation window's target day."
+    last = pd.Timestamp(model.train_range[1])
+    if model.val_range:
+        end, h = pd.Timestamp(model.val_range[1]), model.train_config.horizon
+        pos = index.searchsorted(end) + h
+        last = max(last, index[pos] if pos < len(index) else end + pd.offsets.BDay(h))
+    return last
 
 # %% ../nbs/09_cli.ipynb #000d5474
 def exposures_now(table:pd.DataFrame, # from `stress_now`
@@ -92,6 +111,21 @@ def plot_now(mkt:pd.DataFrame, # frame from `load_market`
     return plot_regimes(df)
 
 # %% ../nbs/09_cli.ipynb #e23b0f6a
+def why_not_latest(mkt:pd.DataFrame, # frame from `load_market`
+                   end:str|None=None, # the day asked about (None: the latest)
+                   data_dir:str|None=None, # the CSV folder `mkt` came from
+                  ) -> str|None:
+    "None when `mkt` ends on SPY's last trading day up to `end`; else which day it answers for, and why."
+    from deepregime.data import MAX_RATE_FILL, load_series
+    spy = load_series('SPY', data_dir=data_dir).index
+    want = spy[spy <= (pd.Timestamp(end) if end else spy[-1])][-1]
+    if mkt.index[-1] >= want: return None
+    vix = load_series('VIX', data_dir=data_dir).index
+    why = (f'the VIX has no value on {day(want)}' if want not in vix else
+           f'the T-bill rate (DTB3) has no value within {MAX_RATE_FILL} days of {day(want)}')
+    return (f"answers for {day(mkt.index[-1])}, not {day(want)}, SPY's last trading day"
+            f"{' up to --end' if end else ''}: {why}")
+
 def now_parser(p:argparse.ArgumentParser|None=None, # parser to fill (a subcommand's), or None for a new one
               ) -> argparse.ArgumentParser:
     "Arguments of `deepregime now`."
@@ -112,13 +146,16 @@ def run_now(a:argparse.Namespace, # parsed `now_parser` arguments
     check_outputs((a.plot, '--plot'), (a.json, '--json'))
     if a.checkpoint is not None and not Path(a.checkpoint).is_file(): raise ValueError(f'--checkpoint: no file {a.checkpoint}')
     mkt = load_market(a.start, a.end, data_dir=a.data_dir)
+    gap = why_not_latest(mkt, a.end, a.data_dir)
     tab = stress_now(mkt, a.detectors, a.checkpoint)
     per, other = exposures_now(tab, mkt)
-    echo(f"latest trading day in the data: {tab.attrs['date']} (detectors fitted on {' … '.join(tab.attrs['fitted'])})")
+    head = f"latest trading day in the data: {tab.attrs['date']}" if gap is None else gap
+    echo(f"{head} (detectors fitted on {' … '.join(tab.attrs['fitted'])})")
     echo(tab.join(per.rename(columns={'regime': 'exposure 1/0', 'regime_leveraged': 'exposure 1.5/0.3'})).round(3).to_string())
     echo(f"without a detector: buy & hold {other['buy_hold']:.2f}, volatility target {other['vol_target']:.2f}")
     echo('exposures are fractions of equity in SPY held from the next trading day; the rest earns the T-bill rate')
     summary = {'date': tab.attrs['date'], 'fitted': list(tab.attrs['fitted']),
+               'warnings': ([] if gap is None else [gap]) + tab.attrs['warnings'],
                'detectors': {n: {'p_stress': json_number(r['p_stress']), 'regime': int(r['regime']),
                                  'exposure': {s: json_number(per.loc[n, s]) for s in per.columns}} for n, r in tab.iterrows()},
                'exposure': {k: json_number(v) for k, v in other.items()}}

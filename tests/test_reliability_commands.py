@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_reliability import BACKTEST, CWD, DATA, NOWHERE, WALK, damaged, env, one_error, run
+from test_reliability import BACKTEST, CWD, DATA, NOWHERE, WALK, damaged, env, one_error, run, trained  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.skipif(not (DATA/'SPY.csv').is_file(), reason='needs the data snapshot (DEEPREGIME_DATA)')
 FORECAST, ALLOCATE = 'deepregime.forecasting', 'deepregime.allocation'
@@ -167,3 +167,28 @@ def test_a_run_too_short_or_misnamed_is_one_sentence_before_any_fit(args, msg):
 def test_a_quantile_outside_zero_one_is_refused(q):
     line = one_error(run(FORECAST, '--quantile', q, '--data-dir', NOWHERE), code=2)
     assert line.endswith(f"error: argument --quantile: must be a number > 0 and < 1, got '{q}'"), line
+
+# ------------------------------------------------------------------ defect 5: `now` says which day it answers for
+
+@pytest.mark.parametrize('end', [['--end', '2026-02-12'], []], ids=['asked-with-end', 'latest'])
+def test_now_says_which_day_it_answers_for(tmp_path, end):
+    "The VIX lacks SPY's last day (2026-02-12): the answer is for the 11th, and the first line says so and why."
+    data = damaged(tmp_path/'data', 'VIX', lambda l: [x for x in l if not x.startswith('2026-02-12')])
+    r = run('deepregime', 'now', '--start', '2015-01-01', *end, '--detectors', 'persistence', '--data-dir', data,
+            '--json', tmp_path/'now.json')
+    assert r.returncode == 0, r.stderr[-2000:]
+    head = ("answers for 2026-02-11, not 2026-02-12, SPY's last trading day" + (' up to --end' if end else '') +
+            ': the VIX has no value on 2026-02-12')
+    assert r.stdout.splitlines()[0].startswith(head + ' (detectors fitted on'), r.stdout
+    assert json.loads((tmp_path/'now.json').read_text())['warnings'] == [head]
+
+def test_now_warns_when_the_checkpoint_has_seen_the_day_asked(tmp_path, trained):
+    "A model fitted on 2010-2014 asked about 2013-06-28: a warning on stderr and in the JSON; asked about 2016: none."
+    r = run('deepregime', 'now', '--start', '2005-01-01', '--end', '2013-06-28', '--detectors', 'persistence',
+            '--checkpoint', trained, '--json', tmp_path/'then.json')
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert 'after the day asked (2013-06-28): its answer for that day has seen the future' in r.stderr, r.stderr
+    assert len(json.loads((tmp_path/'then.json').read_text())['warnings']) == 1
+    r = run('deepregime', 'now', '--start', '2005-01-01', '--end', '2016-06-30', '--detectors', 'persistence',
+            '--checkpoint', trained)
+    assert r.returncode == 0 and r.stderr == '', r.stderr[-2000:]
