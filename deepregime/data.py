@@ -11,21 +11,16 @@ import numpy as np
 import pandas as pd
 
 from .utils import day, write_atomic
+from .checks import (DataError, PRICE_COLS, check_plausible, check_rate, first_dates,  # noqa: F401
+                               validate_prices)  # (DataError, PRICE_COLS, validate_prices: re-exported for callers)
 
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'PRICE_COLS', 'YAHOO_SYMBOLS', 'RATE_SERIES', 'RATE_RANGE', 'OHLC_TOL', 'MAX_RATIO_STEP', 'MAX_MOVE',
-           'SPIKE_MEDIANS', 'SPIKE_RANGE', 'SPIKE_DAYS', 'RULES', 'OFFLINE_HINT', 'MAX_RATE_FILL', 'MAX_GAP',
-           'MAX_DROPPED', 'DataError', 'data_dir', 'cache_dir', 'validate_prices', 'read_prices', 'check_rate',
-           'read_rate', 'implausible_days', 'check_plausible', 'load_series', 'load_market', 'plot_market']
-
-# %% ../nbs/00_data.ipynb #6186d55b
-class DataError(ValueError):
-    "Market data is missing, malformed or cannot be fetched."
+__all__ = ['log', 'YAHOO_SYMBOLS', 'RATE_SERIES', 'OFFLINE_HINT', 'MAX_RATE_FILL', 'MAX_GAP', 'MAX_DROPPED', 'data_dir',
+           'cache_dir', 'read_prices', 'read_rate', 'load_series', 'load_market', 'plot_market']
 
 # %% ../nbs/00_data.ipynb #5f551ec8
-PRICE_COLS = ['Open', 'High', 'Low', 'Close', 'Adj Close', 'Volume']
 YAHOO_SYMBOLS = {'VIX': '^VIX', 'TNX': '^TNX', 'IRX': '^IRX'}  # file name -> Yahoo symbol where they differ
 RATE_SERIES = ('DTB3', 'DGS10')  # FRED series, stored as `Date,<value>` in percent per year
 
@@ -43,46 +38,6 @@ def cache_dir(path:str|Path|None=None, # cache folder; defaults to env `DEEPREGI
     path = path or os.environ.get('DEEPREGIME_CACHE') or Path.home()/'.cache'/'deepregime'
     return Path(path).expanduser()
 
-# %% ../nbs/00_data.ipynb #66e091dc
-def _first(idx, n=3) -> str:
-    "The first `n` entries of `idx` as text, for error messages."
-    vals = [str(v.date()) if hasattr(v, 'date') else str(v) for v in list(idx)[:n]]
-    return ', '.join(vals) + (' …' if len(idx) > n else '')
-
-# %% ../nbs/00_data.ipynb #cc142bce
-def validate_prices(df:pd.DataFrame, # price table indexed by date
-                    name:str, # ticker or file name, used in error messages
-                    cols=PRICE_COLS, # columns that must be present
-                   ) -> pd.DataFrame:
-    "Check a daily price table and return it sorted by date with `cols` as floats."
-    if df is None or len(df) == 0: raise DataError(f'{name}: no rows')
-    missing = [c for c in cols if c not in df.columns]
-    if missing: raise DataError(f'{name}: missing columns {missing}; found {list(df.columns)}')
-    raw = df[list(cols)]
-    df = raw.apply(pd.to_numeric, errors='coerce').astype(float)
-    text = df.isna() & raw.notna()  # present in the file but not a number
-    if text.any().any():
-        bad = df.index[text.any(axis=1)].sort_values()
-        raise DataError(f'{name}: non-numeric values in {list(text.columns[text.any()])} on {len(bad)} dates, '
-                        f'first {_first(bad)}')
-    if not df.index.is_monotonic_increasing: df = df.sort_index()
-    dup = df.index[df.index.duplicated()]
-    if len(dup): raise DataError(f'{name}: {len(dup)} duplicate dates, first {_first(dup.unique())}')
-    bad = df.index[df.isna().any(axis=1)]
-    if len(bad): raise DataError(f'{name}: NaN values on {len(bad)} dates, first {_first(bad)}')
-    inf = ~np.isfinite(df)
-    if inf.any().any():
-        bad = df.index[inf.any(axis=1)]
-        raise DataError(f'{name}: non-finite (infinite) values in {list(inf.columns[inf.any()])} on {len(bad)} dates, '
-                        f'first {_first(bad)}')
-    px = [c for c in cols if c != 'Volume']
-    bad = df.index[(df[px] <= 0).any(axis=1)]
-    if len(bad): raise DataError(f'{name}: non-positive prices on {len(bad)} dates, first {_first(bad)}')
-    if 'Volume' in df:
-        bad = df.index[df['Volume'] < 0]
-        if len(bad): raise DataError(f'{name}: negative volume on {len(bad)} dates, first {_first(bad)}')
-    return df.rename_axis('date')
-
 # %% ../nbs/00_data.ipynb #81daedeb
 def _read_csv(path:Path, name:str) -> pd.DataFrame:
     "Read a CSV with a `Date` column into a frame indexed by date; unparseable dates are a `DataError`."
@@ -93,7 +48,7 @@ def _read_csv(path:Path, name:str) -> pd.DataFrame:
     if df.empty: raise DataError(f'{name}: {path} has a header but no rows')
     dates = pd.to_datetime(df['Date'], format='%Y-%m-%d', errors='coerce')
     bad = df.loc[dates.isna(), 'Date']
-    if len(bad): raise DataError(f'{name}: {path} has {len(bad)} unparseable dates, first {_first(bad.astype(str))}')
+    if len(bad): raise DataError(f'{name}: {path} has {len(bad)} unparseable dates, first {first_dates(bad.astype(str))}')
     return df.drop(columns='Date').set_index(pd.DatetimeIndex(dates, name='date'))
 
 # %% ../nbs/00_data.ipynb #c8c2587a
@@ -109,18 +64,6 @@ def read_prices(path:str|Path, # CSV with Date,Open,High,Low,Close,Adj Close,Vol
     return df if allow_implausible else check_plausible(df, name)
 
 # %% ../nbs/00_data.ipynb #9882eb08
-RATE_RANGE = (-5., 30.)  # plausible percent per year: US bills and notes since 1954 stayed within -0.1 … 17.2
-
-def check_rate(s:pd.Series, # a rate in percent per year, indexed by date
-               name:str, # series name for messages
-              ) -> pd.Series:
-    "`s` unchanged if every value lies in `RATE_RANGE`; else a `DataError` naming the dates (a 500 % T-bill is a typo)."
-    lo, hi = RATE_RANGE
-    bad = s.index[(s < lo) | (s > hi)]
-    if len(bad): raise DataError(f'{name}: rates outside {lo:g} … {hi:g} % per year on {len(bad)} dates, first {_first(bad)} '
-                                 f'({s.loc[bad[0]]:g} %)')
-    return s
-
 def read_rate(path:str|Path, # CSV with Date and one value column (percent per year), blanks allowed
               name:str|None=None, # name for messages; defaults to the file stem
              ) -> pd.Series:
@@ -133,84 +76,10 @@ def read_rate(path:str|Path, # CSV with Date and one value column (percent per y
         raise DataError(f'{name}: {path} should have Date and one value column; found {list(df.columns)}')
     s = pd.to_numeric(df.iloc[:, 0], errors='coerce').sort_index().rename(name)
     dup = s.index[s.index.duplicated()]  # before dropping blanks: a blank and a value on one day is a conflict too
-    if len(dup): raise DataError(f'{name}: duplicate dates, first {_first(dup.unique())}')
+    if len(dup): raise DataError(f'{name}: duplicate dates, first {first_dates(dup.unique())}')
     s = s.dropna()
     if s.empty: raise DataError(f'{name}: {path} has no values')
     return check_rate(s, name)
-
-# %% ../nbs/00_data.ipynb #e956afba
-OHLC_TOL = 1e-3  # relative slack for Low <= Open, Close <= High (vendors' rounding)
-MAX_RATIO_STEP = 0.05  # largest one-day change of Adj Close / Close (a dividend of about 5 % of the price)
-MAX_MOVE = 4.  # largest one-day move of a close, as a factor (x4 or /4)
-SPIKE_MEDIANS = 100  # a spike is larger than this many median daily moves of the series ...
-SPIKE_RANGE = (1.2, 2.)  # ... clipped to this range of factors, and reversed ...
-SPIKE_DAYS = 5  # ... within this many trading days (a bad print can last a few days before the vendor's data revert)
-
-# %% ../nbs/00_data.ipynb #90d391c8
-def _ohlc_bad(df:pd.DataFrame) -> pd.Series:
-    "True on days whose Close (or, with volume > 0, Open) lies outside Low–High, or whose Low exceeds the High."
-    bad = pd.Series(False, index=df.index)
-    if not {'High', 'Low', 'Close'} <= set(df.columns): return bad
-    hi, lo = df['High']*(1 + OHLC_TOL), df['Low']*(1 - OHLC_TOL)
-    outside = lambda c: (df[c] > hi) | (df[c] < lo)
-    bad = (df['Low'] > hi) | outside('Close')
-    if 'Open' in df: bad |= outside('Open') & ((df['Volume'] > 0) if 'Volume' in df else True)
-    return bad
-
-# %% ../nbs/00_data.ipynb #af4d5021
-def _ratio_bad(df:pd.DataFrame) -> pd.Series:
-    "True on days when Adj Close / Close changes by more than `MAX_RATIO_STEP` from the day before."
-    if not {'Close', 'Adj Close'} <= set(df.columns): return pd.Series(False, index=df.index)
-    return np.log(df['Adj Close']/df['Close']).diff().abs() > np.log1p(MAX_RATIO_STEP)
-
-# %% ../nbs/00_data.ipynb #60cbfbd0
-def _spike_size(r:pd.Series) -> float:
-    "The log move beyond which a reversed move is a spike: `SPIKE_MEDIANS` median moves, clipped to `SPIKE_RANGE`."
-    lo, hi = np.log(SPIKE_RANGE)
-    med = r.abs().median()
-    return float(hi if np.isnan(med) else np.clip(SPIKE_MEDIANS*med, lo, hi))
-
-def _moves_bad(px:pd.Series) -> tuple:
-    "(jump, spike): days moving beyond `MAX_MOVE`, and the days of level jumps undone within `SPIKE_DAYS` days."
-    level = np.log(px.to_numpy(float))
-    r = np.r_[np.nan, np.diff(level)]
-    size, spike = _spike_size(pd.Series(r)), np.zeros(len(r), bool)
-    big = np.flatnonzero(np.abs(np.nan_to_num(r)) > size)
-    for i in big:
-        for j in big[(big > i) & (big <= i + SPIKE_DAYS)]:  # a big move back within SPIKE_DAYS days ...
-            if np.sign(r[j]) != np.sign(r[i]) and abs(level[j] - level[i - 1]) < abs(r[i])/2:  # ... to the old level
-                spike[i:j] = True
-                break
-    return pd.Series(np.abs(r) > np.log(MAX_MOVE), index=px.index), pd.Series(spike, index=px.index)
-
-# %% ../nbs/00_data.ipynb #8dd29a6e
-def implausible_days(df:pd.DataFrame, # price table from `validate_prices` (sorted, numeric, positive)
-                    ) -> pd.DataFrame:
-    "The implausible days of `df`, one bool column per rule (`ohlc`, `ratio`, `jump`, `spike`); empty when all pass."
-    flags = pd.DataFrame({'ohlc': _ohlc_bad(df), 'ratio': _ratio_bad(df)}).assign(jump=False, spike=False)
-    for c in ('Close', 'Adj Close'):
-        if c not in df: continue
-        jump, spike = _moves_bad(df[c])
-        flags['jump'] |= jump
-        flags['spike'] |= spike
-    flags['jump'] &= ~(flags['spike'] | flags['spike'].shift(1, fill_value=False))  # already told as a spike
-    return flags[flags.any(axis=1)]
-
-# %% ../nbs/00_data.ipynb #766a0e5f
-RULES = {'ohlc': 'a price outside the Low–High range',
-         'ratio': f'Adj Close/Close changes by more than {MAX_RATIO_STEP:.0%} in a day (not a dividend)',
-         'jump': f'a close moves more than x{MAX_MOVE:g} in one day',
-         'spike': f'a close jumps and falls back within {SPIKE_DAYS} days (a spike)'}
-
-def check_plausible(df:pd.DataFrame, # price table from `validate_prices`
-                    name:str, # ticker or file name, used in error messages
-                   ) -> pd.DataFrame:
-    "`df` itself when every day is plausible, else a `DataError` naming the dates that break each rule."
-    bad = implausible_days(df)
-    if bad.empty: return df
-    why = [f'{RULES[k]} on {int(bad[k].sum())} dates, first {_first(bad.index[bad[k]])}' for k in bad if bad[k].any()]
-    raise DataError(f'{name}: implausible prices: ' + '; '.join(why) + '. Correct or remove those rows '
-                    '(from Python, allow_implausible=True accepts them)')
 
 # %% ../nbs/00_data.ipynb #34c5ac88
 OFFLINE_HINT = 'set DEEPREGIME_DATA, or pass --data-dir (data_dir= in Python), to a folder with SPY.csv, VIX.csv and DTB3.csv'
@@ -317,11 +186,11 @@ def _check_dropped(spy:pd.DatetimeIndex, # SPY's trading days
         run = miss & (np.r_[False, miss[:-1]] | np.r_[miss[1:], False])  # next to another missing day
         if run.any() or miss.sum() > max(1, MAX_DROPPED*len(inside)):
             runs = ('' if not run.any() else ', all in runs of consecutive days' if run.sum() == miss.sum()
-                    else f', {run.sum()} of them in runs of consecutive days, first {_first(inside[run])}')
+                    else f', {run.sum()} of them in runs of consecutive days, first {first_dates(inside[run])}')
             raise DataError(f'{name}: no value on {miss.sum()} SPY trading days between {day(lo)} and {day(hi)}, '
-                            f'first {_first(inside[miss])}{runs}; those days would be dropped by the join')
+                            f'first {first_dates(inside[miss])}{runs}; those days would be dropped by the join')
         log.info('%s: %d isolated SPY days without a value are left out: %s',
-                 name, miss.sum(), _first(inside[miss], 10))
+                 name, miss.sum(), first_dates(inside[miss], 10))
 
 # %% ../nbs/00_data.ipynb #1f4253b1
 def _check_range(idx:pd.DatetimeIndex, # dates of the sliced frame
@@ -365,7 +234,7 @@ def _carried(s:pd.Series, # one series' values on its own days
     if not limit or not len(new): return s
     filled = s.reindex(s.index.union(new)).ffill(limit=limit)
     got = new[filled.loc[new].notna().to_numpy()]
-    log.info('%s: last value carried forward to %d SPY days it lacks: %s', name, len(got), _first(got, 10))
+    log.info('%s: last value carried forward to %d SPY days it lacks: %s', name, len(got), first_dates(got, 10))
     return filled.dropna()
 
 def _timestamp(d, what:str) -> pd.Timestamp|None:
@@ -405,7 +274,7 @@ def load_market(start:str|pd.Timestamp|None=None, # first date (inclusive); None
     if hi is None: mkt = _open_end(mkt, spy.index, joined, rate)
     _check_gaps(mkt.index)
     gap = mkt.index[mkt['DTB3'].isna()]
-    if len(gap): raise DataError(f'DTB3: no rate within {MAX_RATE_FILL} days on {len(gap)} dates, first {_first(gap)}')
+    if len(gap): raise DataError(f'DTB3: no rate within {MAX_RATE_FILL} days on {len(gap)} dates, first {first_dates(gap)}')
     return mkt
 
 # %% ../nbs/00_data.ipynb #a28e0a3c

@@ -21,4 +21,4 @@ def test_offline_without_data_is_a_clear_error():
         assert not (Path(d)/'cache').exists()
     assert r.returncode != 0
     last = r.stderr.strip().splitlines()[-1]
-    assert last.startswith('deepregime.data.DataError: SPY:') and 'DEEPREGIME_DATA' in last, last
+    assert last.startswith('deepregime.checks.DataError: SPY:') and 'DEEPREGIME_DATA' in last, last

@@ -23,6 +23,7 @@ PLOT_PAGES = [
     ('index.ipynb', 1),
     ('00_data.ipynb', 1),
     ('00a_utils.ipynb', 0),
+    ('00b_checks.ipynb', 0),
     ('01_features.ipynb', 1),
     ('01a_detectors.ipynb', 0),
     ('02_labels.ipynb', 1),
