@@ -14,9 +14,10 @@ from fastcore.basics import patch
 from sklearn.base import BaseEstimator, clone
 
 from .utils import (
-    ConfigMixin, add_verbose, check_output_dir, check_outputs, date_arg, day, echo, float_arg, int_arg, json_number, run_command,
+    ConfigMixin, add_verbose, check_output_dir, check_outputs, date_arg, day, echo, float_arg, int_arg, json_number, path_arg,
+    run_command,
     write_bytes, write_text)
-from .data import load_market
+from .data import load_market, load_series
 from .regimes.base import RegimeDetector
 from .labels import KMeansLabeller
 from .backtest.multi_asset import ASSETS, TICKERS, backtest_assets, multi_asset_returns
@@ -193,6 +194,7 @@ def allocation_walk_forward(mkt:pd.DataFrame, # frame from `load_market(..., tic
                             cfg:AllocationConfig|None=None, # settings (default `AllocationConfig()`)
                             allocators:dict|None=None, # name -> unfitted allocator (default `default_allocators()`)
                             detector:RegimeDetector|None=None, # unfitted detector (default chapter 02's KMeans)
+                            calendar:pd.DatetimeIndex|None=None, # trading days past `cfg.end`, for the hint of a short run
                            ) -> AllocationRun:
     "Fit the detector and every allocator on each fold's training rows; their target weights on its test days."
     cfg = cfg or AllocationConfig()
@@ -202,8 +204,8 @@ def allocation_walk_forward(mkt:pd.DataFrame, # frame from `load_market(..., tic
     folds, rets = make_folds(mkt.index, cfg.folds_config()), multi_asset_returns(mkt)
     test, need = mkt.loc[folds[0].test_start:].index, max(cfg.lags) + MIN_TEST_DAYS
     if len(test) < need:  # checked before any fit
-        raise too_few_test_days(f'the test period holds {len(test)} trading days; the table needs {need} (the largest '
-                                f'lag, {max(cfg.lags)}, plus {MIN_TEST_DAYS} days of returns)', test[0], need)
+        raise too_few_test_days(f'the test period holds {len(test)} trading day{"s" * (len(test) != 1)}; the table needs {need} (the largest '
+                                f'lag, {max(cfg.lags)}, plus {MIN_TEST_DAYS} days of returns)', test[0], need, calendar)
     regimes, weights, tables = [], {n: [] for n in allocators}, {n: [] for n in allocators}
     for f in folds:
         fd = FoldData(mkt, f, seed=cfg.seed)
@@ -345,7 +347,7 @@ def allocation_parser() -> argparse.ArgumentParser:
     d = AllocationConfig()
     p = argparse.ArgumentParser(prog='python -m deepregime.allocation', description='Walk-forward of regime-aware '
                                 'allocation across SPY, TLT and GLD against 60/40 and SPY, out of sample, after costs.')
-    p.add_argument('--data-dir', default=None,
+    p.add_argument('--data-dir', type=path_arg, default=None,
                    help='folder with SPY, VIX, TLT, GLD and DTB3 CSVs (default: $DEEPREGIME_DATA)')
     p.add_argument('--start', type=date_arg, default=d.start, help='first data date')
     p.add_argument('--end', type=date_arg, default=d.end, help='last data date')
@@ -367,7 +369,7 @@ def run_allocation(a:argparse.Namespace, # parsed command line
                            cost_bps=a.cost_bps, spread_bps=a.spread_bps, seed=a.seed)
     mkt = load_market(cfg.start, cfg.end, data_dir=a.data_dir, tickers=TICKERS)
     t0 = time.perf_counter()
-    run = allocation_walk_forward(mkt, cfg)
+    run = allocation_walk_forward(mkt, cfg, calendar=load_series('SPY', data_dir=a.data_dir).index)
     tab = allocation_table(run, mkt)
     echo(allocation_report(run, tab, time.perf_counter() - t0))
     summary = allocation_json(run, tab)

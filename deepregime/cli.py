@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .utils import (add_verbose, check_output_path, check_outputs, date_arg, day, echo, json_number, run_command,
-                              write_text)
+from .utils import (add_verbose, check_output_path, check_outputs, date_arg, day, echo, exit_interrupted,
+                              json_number, path_arg, run_command, write_text)
 from .data import DataError, load_market
 from .features import FEATURES, make_features
 
@@ -131,11 +131,11 @@ def now_parser(p:argparse.ArgumentParser|None=None, # parser to fill (a subcomma
     "Arguments of `deepregime now`."
     p = p or argparse.ArgumentParser(prog='deepregime now')
     p.description = 'Latest trading day, stress probability by detector, and tomorrow\'s exposure per strategy.'
-    p.add_argument('--data-dir', default=None, help='folder with SPY.csv, VIX.csv, DTB3.csv (default: $DEEPREGIME_DATA)')
+    p.add_argument('--data-dir', type=path_arg, default=None, help='folder with SPY.csv, VIX.csv, DTB3.csv (default: $DEEPREGIME_DATA)')
     p.add_argument('--start', type=date_arg, default='1993-01-29', help='first day of the history the detectors see')
     p.add_argument('--end', type=date_arg, default=None, help='the day to ask about (default: the last day in the data)')
     p.add_argument('--detectors', nargs='+', choices=NOW_DETECTORS, default=list(NOW_DETECTORS))
-    p.add_argument('--checkpoint', default=None, help='also use this trained Transformer checkpoint')
+    p.add_argument('--checkpoint', type=path_arg, default=None, help='also use this trained Transformer checkpoint')
     p.add_argument('--plot', default=None, help='write a PNG of the last year with stress shaded')
     p.add_argument('--json', default=None, help='write the answer as JSON')
     return add_verbose(p)
@@ -174,7 +174,7 @@ def data_parser(p:argparse.ArgumentParser|None=None, # parser to fill, or None
     "Arguments of `deepregime data`."
     p = p or argparse.ArgumentParser(prog='deepregime data')
     p.description = 'Load, validate and align SPY, the VIX and the T-bill rate; print what was loaded.'
-    p.add_argument('--data-dir', default=None, help='folder with SPY.csv, VIX.csv, DTB3.csv (default: $DEEPREGIME_DATA)')
+    p.add_argument('--data-dir', type=path_arg, default=None, help='folder with SPY.csv, VIX.csv, DTB3.csv (default: $DEEPREGIME_DATA)')
     p.add_argument('--start', type=date_arg, default=None); p.add_argument('--end', type=date_arg, default=None)
     p.add_argument('--out', default=None, help='also write the aligned frame as CSV')
     return add_verbose(p)
@@ -196,7 +196,7 @@ def labels_parser(p:argparse.ArgumentParser|None=None, # parser to fill, or None
     from deepregime.labels import REGIMES_PATH
     p = p or argparse.ArgumentParser(prog='deepregime labels')
     p.description = 'Fit the KMeans labeller on a training period and write the labelled frame (parquet).'
-    p.add_argument('--data-dir', default=None, help='folder with SPY.csv, VIX.csv, DTB3.csv (default: $DEEPREGIME_DATA)')
+    p.add_argument('--data-dir', type=path_arg, default=None, help='folder with SPY.csv, VIX.csv, DTB3.csv (default: $DEEPREGIME_DATA)')
     p.add_argument('--start', type=date_arg, default='2005-01-01', help='first data date')
     p.add_argument('--end', type=date_arg, default='2024-12-31', help='last data date')
     p.add_argument('--train-end', type=date_arg, default=None, help='last day the labeller is fitted on (default: --end)')
@@ -241,5 +241,7 @@ def main(argv:list|None=None, # command-line arguments (default: sys.argv[1:])
     if module is None:
         build, run = OWN[a.command]
         run_command(build(argparse.ArgumentParser(prog=f'deepregime {a.command}')), run, rest)
-    else:
-        importlib.import_module(module).main(rest)  # its own `run_command`: same parsing, errors and exit codes
+        return
+    try: command = importlib.import_module(module)  # seconds for torch: Ctrl-C here is the same one line
+    except KeyboardInterrupt: exit_interrupted()
+    command.main(rest)  # its own `run_command`: same parsing, errors and exit codes

@@ -227,14 +227,18 @@ def _open_end(mkt:pd.DataFrame, spy:pd.DatetimeIndex, joined:list, rate:pd.Serie
 def _carried(s:pd.Series, # one series' values on its own days
              days:pd.DatetimeIndex, # SPY's trading days
              limit:int, # days in a row a value may be carried (0: none)
-             name:str, # for the log
+             name:str, # for messages
+             lo:pd.Timestamp|None=None, hi:pd.Timestamp|None=None, # the requested range: holes outside it do not count
             ) -> pd.Series:
-    "`s` plus the SPY days inside its span that it lacks, carrying its last value at most `limit` days in a row."
+    "`s` plus the SPY days inside its span that it lacks, its last value carried at most `limit` days in a row."
     new = days[(days > s.index[0]) & (days <= s.index[-1])].difference(s.index)
     if not limit or not len(new): return s
     filled = s.reindex(s.index.union(new)).ffill(limit=limit)
-    got = new[filled.loc[new].notna().to_numpy()]
-    log.info('%s: last value carried forward to %d SPY days it lacks: %s', name, len(got), first_dates(got, 10))
+    ok = filled.loc[new].notna().to_numpy()
+    left = new[~ok & (new >= (lo or new[0])) & (new <= (hi or new[-1]))]
+    if len(left): raise DataError(f'{name}: no value on {len(left)} SPY trading days, first {first_dates(left)}: longer '
+                                  f'holes than the {limit} day{"s" * (limit > 1)} in a row a value may be carried')
+    log.info('%s: last value carried forward to %d SPY days it lacks: %s', name, ok.sum(), first_dates(new[ok], 10))
     return filled.dropna()
 
 def _timestamp(d, what:str) -> pd.Timestamp|None:
@@ -261,7 +265,7 @@ def load_market(start:str|pd.Timestamp|None=None, # first date (inclusive); None
     spy = load_series('SPY', allow_implausible=allow_implausible, **kw)
     joined = [('VIX', load_series('VIX', allow_implausible=allow_implausible, **kw)['Close'])]
     joined += [(t, _carried(load_series(t, allow_implausible=allow_implausible, **kw)['Adj Close'], spy.index,
-                            fill_tickers, t)) for t in tickers]
+                            fill_tickers, t, lo, hi)) for t in tickers]
     mkt = spy
     for t, s in joined: mkt = mkt.join(s.rename(t), how='inner')
     log.info('SPY %d days, %d after joining VIX%s', len(spy), len(mkt), f' and {list(tickers)}' if tickers else '')

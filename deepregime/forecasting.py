@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 
 from .utils import ConfigMixin, add_verbose, check_outputs, date_arg, day, echo, float_arg, int_arg
-from .utils import json_number, progress_enabled, run_command, write_atomic, write_text
-from .data import load_market
+from .utils import json_number, path_arg, progress_enabled, run_command, write_atomic, write_text
+from .data import load_market, load_series
 from .features import FEATURES, make_features
 from .regimes import GaussianHMMDetector, JumpModelDetector
 from .regimes.kmeans import KMeansLabeller
@@ -159,6 +159,7 @@ def prepare_folds(mkt:pd.DataFrame, # market frame (targets)
                   cfg:ForecastConfig, # settings
                   values:dict|None=None, # horizon -> `target_values`
                   seed_feats:pd.DataFrame|None=None, # seed features, for the `labeller` target
+                  calendar:pd.DatetimeIndex|None=None, # trading days past the data's end, for the hint of a short run
                  ) -> list:
     "`(fold, labels)` of the folds with `min_train` feature rows; a `ValueError` first if the run could not be scored."
     hole = mkt.index[mkt.index >= feats.index[0]].difference(feats.index)
@@ -172,7 +173,7 @@ def prepare_folds(mkt:pd.DataFrame, # market frame (targets)
                  else mkt.index.get_indexer(test) + h < len(mkt))  # the labeller's regime h days later exists
         if known.sum() < MIN_SCORED:
             raise too_few_test_days(f'{known.sum()} test days have a known {h}-day {cfg.target} target (the data '
-                                    f'end {day(mkt.index[-1])}); scoring needs {MIN_SCORED}', test[0], MIN_SCORED + h)
+                                    f'end {day(mkt.index[-1])}); scoring needs {MIN_SCORED}', test[0], MIN_SCORED + h, calendar)
     ready = []
     for f in kept:
         labs = fold_labels(mkt, f, cfg, values, seed_feats)
@@ -180,9 +181,10 @@ def prepare_folds(mkt:pd.DataFrame, # market frame (targets)
             classes = set(y.loc[rows].dropna().astype(int))
             if classes != {0, 1}:
                 q = cfg.quantile if cfg.quantile is not None else 'default'
-                raise ValueError(f'fold {f.k} (training to {f.train_end}): every training row of the {h}-day '
-                                 f'{cfg.target} target is {"stress" if classes == {1} else "calm"} (quantile {q}); '
-                                 'a forecaster needs both: use a quantile that leaves both in every fold')
+                what = ('has no known value' if not classes else
+                        f'is {"stress" if classes == {1} else "calm"} on every row (quantile {q})')
+                raise ValueError(f'fold {f.k} (training to {f.train_end}): the {h}-day {cfg.target} target {what}; a '
+                                 'forecaster needs stress and calm rows: use a quantile that leaves both in every fold')
         ready.append((f, labs))
     return ready
 
@@ -198,6 +200,7 @@ def forecast_walk_forward(mkt:pd.DataFrame, # frame from `load_market` covering 
                           feature_mkt:pd.DataFrame|None=None, # market frame of the features (with the cross tickers)
                           folds:list|None=None, # the folds to run (default: all of `cfg.folds`)
                           progress:bool|None=None, # progress bar (default: interactive terminals only)
+                          calendar:pd.DatetimeIndex|None=None, # trading days past `cfg.end`, for the hint of a short run
                          ) -> ForecastResult:
     "Fit and forecast every method on every fold; the test-day forecasts concatenated."
     from tqdm.auto import tqdm
@@ -207,7 +210,7 @@ def forecast_walk_forward(mkt:pd.DataFrame, # frame from `load_market` covering 
     feats = feature_set(mkt if feature_mkt is None else feature_mkt.loc[:cfg.end], cfg.features)
     seed_feats = make_features(mkt)[FEATURES]
     values = None if cfg.target == 'labeller' else {h: target_values(mkt, cfg.target, h) for h in cfg.horizons}
-    ready = prepare_folds(mkt, feats, folds, cfg, values, seed_feats)  # every check before the first fit
+    ready = prepare_folds(mkt, feats, folds, cfg, values, seed_feats, calendar)  # every check before the first fit
     parts = [fold_forecasts(mkt, feats, f, cfg, values, seed_feats, labs)
              for f, labs in tqdm(ready, desc='forecast folds', disable=not progress_enabled(progress))]
     wall = time.perf_counter() - t0
@@ -291,7 +294,7 @@ def forecasting_parser() -> argparse.ArgumentParser:
     d = ForecastConfig()
     p = argparse.ArgumentParser(prog='python -m deepregime.forecasting',
                                 description='Walk-forward forecasts of forward-looking stress targets, scored.')
-    p.add_argument('--data-dir', default=None, help='folder of CSV files (default: $DEEPREGIME_DATA)')
+    p.add_argument('--data-dir', type=path_arg, default=None, help='folder of CSV files (default: $DEEPREGIME_DATA)')
     p.add_argument('--target', choices=TARGETS, default=d.target, help='forward-looking target')
     p.add_argument('--horizon', type=int_arg(1, d.purge - 1), nargs='+', default=list(d.horizons), help='horizons')
     p.add_argument('--features', choices=tuple(FEATURE_SETS), default=d.features, help='feature set')
@@ -315,7 +318,7 @@ def run_forecasting(a:argparse.Namespace, # parsed command line
     mkt = load_market(cfg.start, cfg.end, data_dir=a.data_dir)
     cross = cfg.features == 'cross_asset'  # its own frame: the join starts where the extra tickers start
     fmkt = load_cross_market(cfg.end, a.data_dir) if cross else None
-    res = forecast_walk_forward(mkt, cfg, fmkt)
+    res = forecast_walk_forward(mkt, cfg, fmkt, calendar=load_series('SPY', data_dir=a.data_dir).index)
     skill = forecast_skill(res.forecasts)
     eco = pd.concat([economic_table(res.forecasts, mkt, h).assign(h=h) for h in cfg.horizons], ignore_index=True)
     echo(skill_table(skill).round(4).to_string())

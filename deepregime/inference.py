@@ -10,7 +10,7 @@ import pandas as pd
 from .data import load_market
 from .training.regime_model import CheckpointError, RegimeModel, TrainedRegimeModel, load_checkpoint
 from .training.evaluate import classification_report, evaluate  # their home is a layer down; re-exported
-from .utils import add_verbose, check_output_path, date_arg, echo, int_arg, run_command, write_atomic
+from .utils import add_verbose, check_output_path, date_arg, echo, int_arg, path_arg, run_command, write_atomic
 
 _all_ = ['classification_report', 'evaluate']  # re-exported, so in `__all__` as before
 log = logging.getLogger(__name__)
@@ -40,8 +40,8 @@ def inference_parser(p:argparse.ArgumentParser|None=None, # parser to fill (e.g.
     "Arguments of `python -m deepregime.inference` (and `deepregime predict`)."
     p = p or argparse.ArgumentParser(prog='python -m deepregime.inference')
     p.description = 'Predict regimes with a trained checkpoint.'
-    p.add_argument('--checkpoint', default='runs/regime_model.pt', help='file written by the training command')
-    p.add_argument('--data-dir', default=None,
+    p.add_argument('--checkpoint', type=path_arg, default='runs/regime_model.pt', help='file written by the training command')
+    p.add_argument('--data-dir', type=path_arg, default=None,
                    help='folder with SPY.csv, VIX.csv, DTB3.csv (default: $DEEPREGIME_DATA, else download)')
     p.add_argument('--start', type=date_arg, default=None, help='first prediction date (default: see --last)')
     p.add_argument('--end', type=date_arg, default=None, help='last prediction date (default: the last day with data)')

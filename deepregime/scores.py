@@ -58,7 +58,7 @@ def dm_test(loss_a, # daily losses of forecaster a
         raise ValueError(f'need two finite loss series of the same length >= 2, got {len(d)} days')
     var = float(newey_west(d[:, None], lags)[0, 0]) / len(d)
     se = math.sqrt(max(var, 0.))
-    dm = d.mean() / se if se > 0 else 0.
+    dm = d.mean() / se if se > 0 else float('nan')  # losses that never differ in spread: the test is not defined
     return {'mean_diff': float(d.mean()), 'se': se, 'dm': float(dm), 'p_value': math.erfc(abs(dm) / math.sqrt(2)),
             'lags': int(lags), 'n': int(len(d))}
 

@@ -15,8 +15,8 @@ log = logging.getLogger(__name__)
 
 # %% auto #0
 __all__ = ['log', 'day', 'json_number', 'OutputPathError', 'check_output_path', 'check_output_dir', 'check_outputs',
-           'write_atomic', 'write_text', 'write_bytes', 'progress_enabled', 'ConfigMixin', 'date_arg', 'int_arg',
-           'float_arg', 'echo', 'add_verbose', 'run_command']
+           'write_atomic', 'write_text', 'write_bytes', 'progress_enabled', 'ConfigMixin', 'date_arg', 'path_arg',
+           'int_arg', 'float_arg', 'echo', 'add_verbose', 'run_command', 'exit_interrupted']
 
 # %% ../nbs/00a_utils.ipynb #6fc18d9b
 def day(d, # anything `pd.Timestamp` accepts: str, datetime, numpy datetime
@@ -55,6 +55,7 @@ def _clean_stale(folder:Path, name:str):
 # %% ../nbs/00a_utils.ipynb #ac8bc0b1
 def check_output_path(path:str|Path, # a file the command will write
                       what:str='output', # how the message names it (e.g. '--json')
+                      probe:bool=True, # also create and remove a file in its folder (`write_atomic` needs no probe)
                      ) -> Path:
     "`path` as a `Path` if it can be written; else an `OutputPathError` — call it before any long work."
     if path is None or str(path).strip() == '': raise OutputPathError(f'{what}: empty file name')
@@ -70,16 +71,19 @@ def check_output_path(path:str|Path, # a file the command will write
     while not parent.exists(): parent = parent.parent  # the first folder that exists must let us create the rest
     if not parent.is_dir(): raise OutputPathError(f'{what}: cannot create {p}: {parent} is not a directory')
     if not os.access(parent, os.W_OK | os.X_OK): raise OutputPathError(f'{what}: cannot write {p}: {parent} is not writable')
-    _probe(parent, p, what)
+    if probe: _probe(parent, p, what)
     return p
 
 def _probe(folder:Path, p:Path, what:str):
     "Create and remove a temporary file in `folder`: permissions alone do not say whether a file can be made there."
+    tmp = None
     try:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix='.deepregime-probe.', suffix='.tmp')
-        os.close(fd); os.remove(tmp)
+        os.close(fd)
     except OSError as e: raise OutputPathError(f'{what}: cannot write {p}: no file can be created in {folder} '
                                                f'({e.strerror or e})') from None
+    finally:
+        if tmp is not None and os.path.exists(tmp): os.remove(tmp)
 
 # %% ../nbs/00a_utils.ipynb #d1c0f7a2
 def check_output_dir(path:str|Path, # a folder the command will write into (created when missing)
@@ -93,6 +97,7 @@ def check_output_dir(path:str|Path, # a folder the command will write into (crea
     while not q.exists(): q = q.parent  # the first folder that exists must let us create the rest
     if not q.is_dir(): raise OutputPathError(f'{what}: cannot create {p}: {q} is not a folder')
     if not os.access(q, os.W_OK | os.X_OK): raise OutputPathError(f'{what}: cannot write in {p}: {q} is not writable')
+    _probe(q, p, what)
     return p
 
 # %% ../nbs/00a_utils.ipynb #0c1d2e40
@@ -103,9 +108,14 @@ def check_outputs(*outputs:tuple, # `(path, what)` pairs; a `None` path is an ou
     seen = {}
     for p, (_, what) in zip(paths, outputs):
         if p is None: continue
-        real = os.path.realpath(p)
-        if real in seen and not (os.path.exists(real) and not os.path.isfile(real)):  # devices may take several
+        real = Path(os.path.realpath(p))
+        if real in seen and not (real.exists() and not real.is_file()):  # devices may take several
             raise OutputPathError(f'{seen[real]} and {what} both name {p}: give each output its own file')
+        for other, w in seen.items():  # a file where another output needs a folder (--json out --plots out)
+            if other in real.parents or real in other.parents:
+                folder = p if real in other.parents else other
+                raise OutputPathError(f'{w} and {what} collide: {folder} would be a file for one and a folder for the '
+                                      'other')
         seen.setdefault(real, what)
     return paths
 
@@ -114,7 +124,7 @@ def write_atomic(path:str|Path, # final file name (missing parent folders are cr
                  write:Callable, # function that writes the content to the path it is given
                 ) -> Path:
     "Call `write(tmp)` on a temporary file beside `path`, then rename it to `path`: nobody ever sees half a file."
-    path = check_output_path(path)
+    path = check_output_path(path, probe=False)  # the temporary file below is the probe
     real = Path(os.path.realpath(path))
     if real.exists() and not real.is_file():  # a device or a FIFO: write into it, never replace it
         write(str(real))
@@ -178,6 +188,12 @@ def date_arg(s:str, # command-line text
     if pd.isna(d): raise argparse.ArgumentTypeError(f'not a date: {s!r} (expected YYYY-MM-DD)')
     return day(d)
 
+def path_arg(s:str, # command-line text
+            ) -> str:
+    "argparse type: a file or folder name to read, refused when empty (`--data-dir=` must not mean 'the default')."
+    if not s.strip(): raise argparse.ArgumentTypeError('empty path')
+    return s
+
 def int_arg(lo:int|None=None, # smallest allowed value
             hi:int|None=None, # largest allowed value
            ) -> Callable:
@@ -234,6 +250,9 @@ def run_command(parser:argparse.ArgumentParser, # the command's parser (with `--
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         print(f'error: {msg}', file=sys.stderr)
         raise SystemExit(1) from None
-    except KeyboardInterrupt:  # Ctrl-C: outputs are written atomically, so nothing is half-written
-        print('interrupted (Ctrl-C): nothing more was written', file=sys.stderr)
-        raise SystemExit(130) from None
+    except KeyboardInterrupt: exit_interrupted()
+
+def exit_interrupted():
+    "Ctrl-C: one line on stderr, exit status 130 (the shell's code for SIGINT); atomic writes left nothing half-written."
+    print('interrupted (Ctrl-C): nothing more was written', file=sys.stderr)
+    raise SystemExit(130) from None

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_reliability import BACKTEST, CWD, DATA, NOWHERE, WALK, damaged, env, one_error, run, trained  # noqa: F401 (a fixture)
+from test_reliability import (BACKTEST, CWD, DATA, INFER, IS_ROOT, NOWHERE, TRAIN, WALK, damaged, env, one_error, run,
+                              trained)  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.skipif(not (DATA/'SPY.csv').is_file(), reason='needs the data snapshot (DEEPREGIME_DATA)')
 FORECAST, ALLOCATE = 'deepregime.forecasting', 'deepregime.allocation'
@@ -55,35 +56,58 @@ def test_an_all_cash_strategy_is_not_called_significant(tmp_path):
             '--json', tmp_path/'r.json')
     assert r.returncode == 0 and r.stderr == '', r.stderr[-2000:]  # no RuntimeWarning
     line = next(l for l in r.stdout.splitlines() if l.startswith('regime:'))
-    assert 'excess-return Sharpe nan vs ' in line and line.endswith(
-        ', p = not defined (HAC): not defined (a strategy with constant returns has no Sharpe ratio)'), line
+    assert 'excess-return Sharpe not defined vs ' in line and line.endswith(', p = not defined (HAC): not defined (a '
+                                                                           'strategy with constant or non-finite returns '
+                                                                           'has no Sharpe ratio)'), line
     assert json.loads((tmp_path/'r.json').read_text())['strategies']['regime']['sharpe_excess_diff_p_hac'] is None
 
 # ------------------------------------------------------------------ defects 7, 8, 10: outputs checked before any work
 
+def cmd(module:str, *args, **kw):
+    "`run` for a module or for `deepregime now` (module 'now')."
+    return run('deepregime', 'now', *args, **kw) if module == 'now' else run(module, *args, **kw)
+
+@pytest.mark.parametrize('spelling', ['same', 'dot', 'symlink'])
 @pytest.mark.parametrize('module,flags', [
     (FORECAST, ['--json', '--forecasts']), (WALK, ['--json', '--signals']), (BACKTEST, ['--json', '--save-pred']),
     ('now', ['--plot', '--json'])])
-def test_two_outputs_naming_one_file_are_an_error(tmp_path, module, flags):
+def test_two_outputs_naming_one_file_are_an_error(tmp_path, module, flags, spelling):
+    "The same file, also as ./x or through a symlink: one error before any work, nothing written."
     out = tmp_path/'same.json'
-    args = [x for f in flags for x in (f, out)]
-    line = one_error(run('deepregime', *([module] if module == 'now' else []), *args, '--data-dir', NOWHERE)
-                     if module == 'now' else run(module, *args, '--data-dir', NOWHERE))
-    assert line == f'error: {flags[0]} and {flags[1]} both name {out}: give each output its own file', line
+    other = {'same': out, 'dot': tmp_path/'.'/'same.json', 'symlink': tmp_path/'link.json'}[spelling]
+    if spelling == 'symlink': other.symlink_to(out)
+    line = one_error(cmd(module, flags[0], out, flags[1], other, '--data-dir', NOWHERE))
+    assert line.startswith(f'error: {flags[0]} and {flags[1]} both name '), line
+    assert line.endswith(': give each output its own file'), line
     assert not out.exists()
 
-@pytest.mark.parametrize('module', [FORECAST, ALLOCATE, WALK, BACKTEST, 'now'])
-def test_an_empty_json_name_is_refused_by_every_command(module):
-    r = run('deepregime', 'now', '--json=', '--data-dir', NOWHERE) if module == 'now' else \
-        run(module, '--json=', '--data-dir', NOWHERE)
-    assert one_error(r) == 'error: --json: empty file name'
+@pytest.mark.parametrize('module', [ALLOCATE, WALK, BACKTEST])
+def test_a_file_where_the_plots_need_a_folder_is_an_error(tmp_path, module):
+    "--json out --plots out: the JSON would be written as `out`, then the plots would fail after the run."
+    line = one_error(run(module, '--json', tmp_path/'out', '--plots', tmp_path/'out', '--data-dir', NOWHERE))
+    assert line.startswith('error: --json and --plots collide: ') and line.endswith(
+        'would be a file for one and a folder for the other'), line
 
-@pytest.mark.parametrize('module', [FORECAST, ALLOCATE, WALK, BACKTEST, 'now'])
-def test_an_output_where_no_file_can_be_created_fails_before_work(module):
-    "/proc passes every permission test as root; the pre-check now creates (and removes) a file there."
-    r = run('deepregime', 'now', '--json', '/proc/x.json', '--data-dir', NOWHERE) if module == 'now' else \
-        run(module, '--json', '/proc/x.json', '--data-dir', NOWHERE)
-    assert one_error(r).startswith('error: --json: cannot write /proc/x.json: no file can be created in /proc'), r.stderr
+@pytest.mark.parametrize('module,flag', [
+    (FORECAST, '--json'), (FORECAST, '--forecasts'), (ALLOCATE, '--json'), (ALLOCATE, '--plots'), (WALK, '--json'),
+    (BACKTEST, '--json'), ('now', '--json'), ('now', '--plot')])
+def test_an_empty_output_name_is_refused_by_every_command(module, flag):
+    assert one_error(cmd(module, f'{flag}=', '--data-dir', NOWHERE)).startswith(f'error: {flag}: empty')
+
+@pytest.mark.parametrize('module,flag', [
+    (FORECAST, '--data-dir'), (ALLOCATE, '--data-dir'), (WALK, '--data-dir'), ('now', '--data-dir'),
+    ('now', '--checkpoint'), (BACKTEST, '--pred'), (TRAIN, '--regimes'), (INFER, '--checkpoint')])
+def test_an_empty_input_name_is_an_argparse_error(module, flag):
+    "`--data-dir=` would quietly mean $DEEPREGIME_DATA, `--pred=` would train instead of reading predictions."
+    assert one_error(cmd(module, f'{flag}='), code=2).endswith(f'error: argument {flag}: empty path')
+
+@pytest.mark.skipif(not IS_ROOT, reason='/proc is writable-looking only to root (others get "is not writable")')
+@pytest.mark.parametrize('module,flag', [(FORECAST, '--json'), (ALLOCATE, '--json'), (WALK, '--json'),
+                                         (BACKTEST, '--json'), ('now', '--json'), (WALK, '--cache-dir')])
+def test_an_output_where_no_file_can_be_created_fails_before_work(module, flag):
+    "/proc passes every permission test as root; the pre-check creates (and removes) a file there, folders too."
+    line = one_error(cmd(module, flag, '/proc/x', '--data-dir', NOWHERE))
+    assert line.startswith(f'error: {flag}: cannot write') and 'no file can be created in /proc' in line, line
 
 # ------------------------------------------------------------------ defect 9: Ctrl-C
 
@@ -97,14 +121,20 @@ def interrupt(args:list, after:float, tmp_path:Path) -> subprocess.CompletedProc
     out, err = p.communicate(timeout=120)
     return subprocess.CompletedProcess(p.args, p.returncode, out, err)
 
-@pytest.mark.parametrize('args', [
-    ['forecast', '--methods', 'transformer', '--horizon', '5'],
-    ['allocate'],
-    ['walkforward', '--start', '1996-01-01', '--end', '2001-12-31', '--first-test', '2000-01-01', '--no-cache'],
-], ids=['forecast', 'allocate', 'walkforward-with-workers'])
-def test_ctrl_c_is_one_line_and_exit_130(tmp_path, args):
+WF_SHORT = ['walkforward', '--start', '1996-01-01', '--end', '2001-12-31', '--first-test', '2000-01-01', '--no-cache']
+
+@pytest.mark.parametrize('args,after', [
+    (['forecast', '--methods', 'transformer', '--horizon', '5'], 5),
+    (['forecast', '--methods', 'persistence', '--horizon', '5'], 1.2),  # while torch is imported (about 2.5 s)
+    (['allocate'], 5),
+    ([*WF_SHORT, '--jobs', '2'], 5),
+    ([*WF_SHORT, '--jobs', '2'], 3),  # while the workers start
+    (['backtest', '--start', '2010-01-01', '--end', '2016-12-31', '--split', '2016-01-01'], 5),  # training
+], ids=['forecast', 'forecast-importing', 'allocate', 'walkforward-with-workers', 'walkforward-workers-starting',
+        'backtest-training'])
+def test_ctrl_c_is_one_line_and_exit_130(tmp_path, args, after):
     out = tmp_path/'r.json'
-    r = interrupt([*args, '--json', out], 5, tmp_path)
+    r = interrupt([*args, '--json', out], after, tmp_path)
     assert (r.returncode, r.stderr) == (130, 'interrupted (Ctrl-C): nothing more was written\n'), r.stderr[-2000:]
     assert not out.exists() and list(tmp_path.iterdir()) == []
 
@@ -137,8 +167,8 @@ def test_a_feature_series_with_a_longer_hole_fails_before_the_walk_forward(tmp_p
                      lambda l: [x for x in l if x[:10] not in ('2010-10-12', '2010-10-13')])
     t0 = time.perf_counter()
     line = one_error(run(FORECAST, '--features', 'cross_asset', '--methods', 'logistic', '--data-dir', data))
-    assert line.startswith('error: TNX: no value on 2 SPY trading days between 2001-01-02 and 2024-12-31, first '
-                           '2010-10-12, 2010-10-13, all in runs of consecutive days'), line
+    assert line == ('error: TNX: no value on 2 SPY trading days, first 2010-10-12, 2010-10-13: longer holes than the 1 '
+                    'day in a row a value may be carried'), line
     assert time.perf_counter() - t0 < 60
 
 # ------------------------------------------------------------------ defect 4: too short, said before the long work
@@ -146,13 +176,13 @@ def test_a_feature_series_with_a_longer_hole_fails_before_the_walk_forward(tmp_p
 @pytest.mark.parametrize('args,msg', [
     ([FORECAST, '--end', '2005-01-20', '--horizon', '21'],
      'error: 0 test days have a known 21-day forward_vol target (the data end 2005-01-20); scoring needs 20: use an '
-     '--end at least 41 trading days after the first test day 2005-01-03 (about 2005-02-28 or later)'),
+     '--end on or after 2005-03-02, which gives 41 trading days from the first test day 2005-01-03'),
     ([FORECAST, '--end', '2005-01-10'],
      'error: 0 test days have a known 21-day forward_vol target (the data end 2005-01-10); scoring needs 20: use an '
-     '--end at least 41 trading days after the first test day 2005-01-03 (about 2005-02-28 or later)'),
+     '--end on or after 2005-03-02, which gives 41 trading days from the first test day 2005-01-03'),
     ([ALLOCATE, '--end', '2009-01-02'],
-     'error: the test period holds 1 trading days; the table needs 25 (the largest lag, 5, plus 20 days of returns): '
-     'use an --end at least 25 trading days after the first test day 2009-01-02 (about 2009-02-05 or later)'),
+     'error: the test period holds 1 trading day; the table needs 25 (the largest lag, 5, plus 20 days of returns): '
+     'use an --end on or after 2009-02-06, which gives 25 trading days from the first test day 2009-01-02'),
     ([WALK, '--methods', 'transformer_hx', '--data-dir', NOWHERE],
      "error: bad Transformer method 'transformer_hx': expected transformer_h<horizon in days>, e.g. transformer_h5"),
 ], ids=['forecast-h21-end-2005-01-20', 'forecast-end-2005-01-10', 'allocate-end-2009-01-02', 'walkforward-transformer_hx'])
@@ -160,6 +190,13 @@ def test_a_run_too_short_or_misnamed_is_one_sentence_before_any_fit(args, msg):
     t0 = time.perf_counter()
     assert one_error(run(*args)) == msg
     assert time.perf_counter() - t0 < 60  # the data are read, nothing is fitted
+
+@pytest.mark.parametrize('args', [[FORECAST, '--end', '2005-03-02', '--horizon', '21', '--methods', 'persistence'],
+                                  [ALLOCATE, '--end', '2009-02-06', '--lags', '1', '2', '5']], ids=['forecast', 'allocate'])
+def test_the_suggested_end_works(tmp_path, args):
+    r = run(*args, '--json', tmp_path/'r.json', timeout=300)
+    assert r.returncode == 0 and r.stderr == '', r.stderr[-2000:]
+    assert (tmp_path/'r.json').is_file()
 
 # ------------------------------------------------------------------ defect 6: a quantile that leaves one class
 

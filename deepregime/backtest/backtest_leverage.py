@@ -10,8 +10,9 @@ from pathlib import Path
 import pandas as pd
 
 from ..data import load_market
-from ..utils import (
-    add_verbose, check_output_dir, check_outputs, date_arg, echo, float_arg, int_arg, run_command, write_atomic, write_text)
+from deepregime.utils import (
+    add_verbose, check_output_dir, check_outputs, date_arg, echo, float_arg, int_arg, path_arg, run_command, write_atomic,
+    write_text)
 from .strategies import STRATEGIES, regime_exposure
 from .engine import (
     BILL_DAYS, FEATURE_LOOKBACK, WINDOW, accrual_fractions, asset_returns, backtest, cash_rate, money_market_yield,
@@ -57,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
                                 description='Backtest the regime strategies under the seed or the honest protocol.')
     p.add_argument('--protocol', choices=['seed', 'honest'], default='honest',
                    help='seed = published in-sample setup; honest = train 2005-2014, test 2015-2024, costs')
-    p.add_argument('--data-dir', default=None, help='CSV folder (default: env DEEPREGIME_DATA)')
+    p.add_argument('--data-dir', type=path_arg, default=None, help='CSV folder (default: env DEEPREGIME_DATA)')
     p.add_argument('--start', type=date_arg, default='2005-01-01', help='first data date')
     p.add_argument('--end', type=date_arg, default='2024-12-31', help='last data date')
     p.add_argument('--split', type=date_arg, default=None, help='honest: first test date (default 2015-01-01)')
@@ -68,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
                    help='cost per unit of turnover in bp (honest default 2)')
     p.add_argument('--spread-bps', type=float_arg(0, 10000), default=None,
                    help='financing spread over the T-bill on borrowed exposure, bp/yr (honest default 50)')
-    p.add_argument('--pred', default=None,
+    p.add_argument('--pred', type=path_arg, default=None,
                    help='stored predictions (csv/parquet with regime, p_0, p_1) instead of training')
     p.add_argument('--save-pred', default=None, help='write the predictions used (csv) to this path')
     p.add_argument('--plots', default=None, help='folder for regime_predictions.png and equity_comparison.png')
@@ -76,12 +77,12 @@ def _parser() -> argparse.ArgumentParser:
     return add_verbose(p)
 
 # %% ../../nbs/05_backtest.ipynb #4f7e93c6
-def _p(p:float) -> str: return f'{p:.3f}' if math.isfinite(p) else 'not defined'
+def _p(v:float, digits:int=3) -> str: return f'{v:.{digits}f}' if math.isfinite(v) else 'not defined'
 
 def verdict(p:float, # p-value of a Sharpe-ratio difference (NaN when the test is not defined)
            ) -> str:
     "What a p-value says at the 5 % level, in words; a NaN p (a strategy with constant returns) is 'not defined'."
-    if not math.isfinite(p): return 'not defined (a strategy with constant returns has no Sharpe ratio)'
+    if not math.isfinite(p): return 'not defined (a strategy with constant or non-finite returns has no Sharpe ratio)'
     return 'significant' if p < 0.05 else 'not significant (noise at the 5 % level)'
 
 def _check_outputs(a:argparse.Namespace):
@@ -95,7 +96,7 @@ def _run(a:argparse.Namespace) -> dict:
     t0 = time.perf_counter()
     _check_outputs(a)
     proto = make_protocol(a.protocol, a.start, a.end, split=a.split, cost_bps=a.cost_bps, spread_bps=a.spread_bps)
-    pred = read_predictions(a.pred) if a.pred else None
+    pred = read_predictions(a.pred) if a.pred is not None else None
     mkt = load_market(a.start, a.end, data_dir=a.data_dir)
     run = run_protocol(mkt, proto, pred=pred, epochs=a.epochs, seed=a.seed)
     costs = None if proto.frictionless else cost_sensitivity(run['pred']['regime'], mkt, lag=proto.lag,
@@ -113,9 +114,9 @@ def _run(a:argparse.Namespace) -> dict:
     bh = run['table'].loc['buy_hold']
     key = 'sharpe_diff_p_hac' if proto.frictionless else 'sharpe_excess_diff_p_hac'  # the Sharpe that protocol quotes
     for name, row in run['table'].drop(index='buy_hold', errors='ignore').iterrows():
-        echo(f"{name}: Sharpe {row['sharpe']:.2f} vs buy & hold {bh['sharpe']:.2f}, p = {_p(row['sharpe_diff_p'])} "
-             f"(JK-Memmel), {_p(row['sharpe_diff_p_hac'])} (HAC); excess-return Sharpe {row['sharpe_excess']:.2f} "
-             f"vs {bh['sharpe_excess']:.2f}, p = {_p(row['sharpe_excess_diff_p_hac'])} (HAC): {verdict(row[key])}")
+        echo(f"{name}: Sharpe {_p(row['sharpe'], 2)} vs buy & hold {_p(bh['sharpe'], 2)}, p = {_p(row['sharpe_diff_p'])} "
+             f"(JK-Memmel), {_p(row['sharpe_diff_p_hac'])} (HAC); excess-return Sharpe {_p(row['sharpe_excess'], 2)} "
+             f"vs {_p(bh['sharpe_excess'], 2)}, p = {_p(row['sharpe_excess_diff_p_hac'])} (HAC): {verdict(row[key])}")
     if a.save_pred is not None:
         write_atomic(a.save_pred, lambda tmp: run['pred'].to_csv(tmp, float_format='%.6f'))
         echo('predictions:', a.save_pred)

@@ -13,7 +13,7 @@ from ..data import DataError, load_market
 from ..features import FEATURES, make_features
 from ..labels import Labeller, load_regimes
 from ..models.transformer_regime import ModelConfig
-from ..utils import add_verbose, check_output_path, date_arg, echo, float_arg, int_arg, run_command
+from ..utils import add_verbose, check_output_path, date_arg, echo, float_arg, int_arg, path_arg, run_command
 from ..utils import progress_enabled
 from .evaluate import evaluate
 # written below, exported to deepregime/training/regime_model.py; re-exported here, their old home
@@ -70,7 +70,7 @@ def train_parser(p:argparse.ArgumentParser|None=None, # parser to fill (e.g. a `
     "Arguments of `python -m deepregime.training.train_transformer` (and `deepregime train`)."
     p = p or argparse.ArgumentParser(prog='python -m deepregime.training.train_transformer')
     p.description = 'Train the regime Transformer on SPY/VIX and write a checkpoint.'
-    p.add_argument('--data-dir', default=None,
+    p.add_argument('--data-dir', type=path_arg, default=None,
                    help='folder with SPY.csv, VIX.csv, DTB3.csv (default: $DEEPREGIME_DATA, else download)')
     p.add_argument('--start', type=date_arg, default='2005-01-01', help='first date of the training data')
     p.add_argument('--end', type=date_arg, default='2024-12-31', help='last date of the training data')
@@ -82,7 +82,7 @@ def train_parser(p:argparse.ArgumentParser|None=None, # parser to fill (e.g. a `
     p.add_argument('--val-frac', type=float_arg(0, 1, hi_open=True), default=TrainConfig.val_frac,
                    help='last fraction of windows used for validation, in [0, 1)')
     p.add_argument('--seed', type=int_arg(0, 2**32 - 1), default=0, help='seed of the labeller, weights and shuffles')
-    p.add_argument('--regimes', default=None, help='regimes parquet from save_regimes (chapter 02): train on its '
+    p.add_argument('--regimes', type=path_arg, default=None, help='regimes parquet from save_regimes (chapter 02): train on its '
                    'labeller (default: KMeans fitted on the training rows)')
     p.add_argument('--out', default='runs/regime_model.pt', help='checkpoint path')
     return add_verbose(p)
@@ -95,7 +95,7 @@ def run_train(a:argparse.Namespace, # parsed `train_parser` arguments
     cfg = TrainConfig(horizon=a.horizon, epochs=a.epochs, batch_size=a.batch_size, val_frac=a.val_frac, seed=a.seed)
     t0 = time.perf_counter()
     mkt = load_market(a.start, a.end, data_dir=a.data_dir)
-    labeller = labeller_from_regimes(a.regimes, mkt) if a.regimes else None
+    labeller = labeller_from_regimes(a.regimes, mkt) if a.regimes is not None else None
     trained = train_regime_model(mkt, cfg, labeller=labeller, progress=progress_enabled())
     secs = time.perf_counter() - t0
     out = save_checkpoint(trained, out)

@@ -8,7 +8,7 @@ import argparse, json, os
 from dataclasses import replace
 from pathlib import Path
 
-from ..utils import add_verbose, check_outputs, date_arg, echo, int_arg, run_command, write_text
+from ..utils import add_verbose, check_outputs, date_arg, echo, int_arg, path_arg, run_command, write_text
 from ..data import load_market
 from ..features import LOOKBACK
 from .config import BASELINES, TRANSFORMER_HORIZONS, WalkForwardConfig
@@ -27,7 +27,7 @@ def walkforward_parser() -> argparse.ArgumentParser:
     d = WalkForwardConfig()
     p = argparse.ArgumentParser(prog='python -m deepregime.walkforward', description='Expanding-window walk-forward '
                                 'of the regime Transformer and its baselines, out of sample, after costs.')
-    p.add_argument('--data-dir', default=None,
+    p.add_argument('--data-dir', type=path_arg, default=None,
                    help='folder with SPY.csv, VIX.csv, DTB3.csv (default: $DEEPREGIME_DATA, else download)')
     p.add_argument('--start', type=date_arg, default=d.start, help='first data date')
     p.add_argument('--end', type=date_arg, default=d.end, help='last data date')

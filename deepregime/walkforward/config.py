@@ -53,5 +53,5 @@ class WalkForwardConfig(ConfigMixin):
     @property
     def horizons(self) -> list:
         "Horizons of the Transformer methods in `methods`."
-        return [int(m[len('transformer_h'):]) for m in self.methods  # a bad name is `make_method`'s error
-                if m.startswith('transformer_h') and m[len('transformer_h'):].isdigit()]
+        hs = [m[len('transformer_h'):] for m in self.methods if m.startswith('transformer_h')]
+        return [int(h) for h in hs if h.isascii() and h.isdigit()]  # a bad name is `make_method`'s error

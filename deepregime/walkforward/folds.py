@@ -58,12 +58,18 @@ def make_folds(index:pd.DatetimeIndex, # trading days of the data
 # %% ../../nbs/06_walkforward.ipynb #b6c1ad84
 def too_few_test_days(what:str, # what is too short, e.g. '3 test days have a known 21-day target'
                       first, # the first test day
-                      need:int, # trading days needed from `first` on
+                      need:int, # trading days needed from `first` on, `first` included
+                      calendar:pd.DatetimeIndex|None=None, # the asset's trading days, also past the data's end
                      ) -> ValueError:
-    "The error for a test period too short to score: what it has, and the `--end` that would do."
-    about = day(pd.bdate_range(pd.Timestamp(first), periods=need)[-1])
-    return ValueError(f'{what}: use an --end at least {need} trading days after the first test day {day(first)} '
-                      f'(about {about} or later)')
+    "The error for a test period too short to score: what it has, and the first `--end` that would do."
+    first = pd.Timestamp(first)
+    days = calendar[calendar >= first] if calendar is not None else []
+    if len(days) >= need:
+        return ValueError(f'{what}: use an --end on or after {day(days[need - 1])}, which gives {need} trading days '
+                          f'from the first test day {day(first)}')
+    about = day(pd.bdate_range(first, periods=need)[-1])
+    return ValueError(f'{what}: use an --end that gives {need} trading days from the first test day {day(first)} '
+                      f'(about {about}: weekdays counted, holidays not)')
 
 # %% ../../nbs/06_walkforward.ipynb #c6622d0f
 class FoldData:

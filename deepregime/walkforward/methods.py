@@ -192,7 +192,7 @@ def make_method(name:str, # a key of `METHODS` or `transformer_h<h>`
     "The method called `name` with the settings of `cfg`."
     if name.startswith('transformer_h'):
         h = name[len('transformer_h'):]
-        if not (h.isdigit() and h == str(int(h))):
+        if not (h.isascii() and h.isdigit() and h == str(int(h))):  # '²' is a digit to Python, not to int()
             raise ValueError(f'bad Transformer method {name!r}: expected transformer_h<horizon in days>, '
                              'e.g. transformer_h5')
         return transformer_method(cfg, int(h))

@@ -65,6 +65,7 @@ def _die_with_parent(parent:int):
     global _parent_pid
     _parent_pid = parent
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler, inherited by fork
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent stops the workers
     if sys.platform.startswith('linux'):
         import ctypes
         try: ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
