@@ -14,8 +14,8 @@ from fastcore.basics import patch
 from sklearn.base import BaseEstimator, clone
 
 from .utils import (
-    ConfigMixin, add_verbose, check_output_dir, check_outputs, date_arg, day, echo, float_arg, int_arg, json_number, path_arg,
-    run_command,
+    ConfigMixin, add_verbose, check_outputs, date_arg, day, echo, float_arg, int_arg, json_number, path_arg,
+    folder_outputs, run_command,
     write_bytes, write_text)
 from .data import load_market, load_series
 from .regimes.base import RegimeDetector
@@ -363,8 +363,7 @@ def allocation_parser() -> argparse.ArgumentParser:
 def run_allocation(a:argparse.Namespace, # parsed command line
                   ) -> dict:
     "Check the outputs, run the walk-forward, print the report; write JSON and plots if asked."
-    plots = [] if a.plots is None else [(Path(check_output_dir(a.plots, '--plots'))/f, '--plots') for f in PLOT_FILES]
-    out_json = check_outputs((a.json, '--json'), *plots)[0]
+    out_json = check_outputs((a.json, '--json'), *folder_outputs(a.plots, PLOT_FILES))[0]
     cfg = AllocationConfig(start=a.start, end=a.end, first_test=a.first_test, lags=tuple(a.lags),
                            cost_bps=a.cost_bps, spread_bps=a.spread_bps, seed=a.seed)
     mkt = load_market(cfg.start, cfg.end, data_dir=a.data_dir, tickers=TICKERS)

@@ -15,8 +15,8 @@ log = logging.getLogger(__name__)
 
 # %% auto #0
 __all__ = ['log', 'day', 'json_number', 'OutputPathError', 'check_output_path', 'check_output_dir', 'check_outputs',
-           'write_atomic', 'write_text', 'write_bytes', 'progress_enabled', 'ConfigMixin', 'date_arg', 'path_arg',
-           'int_arg', 'float_arg', 'echo', 'add_verbose', 'run_command', 'exit_interrupted']
+           'folder_outputs', 'write_atomic', 'write_text', 'write_bytes', 'progress_enabled', 'ConfigMixin', 'date_arg',
+           'path_arg', 'int_arg', 'float_arg', 'echo', 'add_verbose', 'run_command', 'exit_interrupted']
 
 # %% ../nbs/00a_utils.ipynb #6fc18d9b
 def day(d, # anything `pd.Timestamp` accepts: str, datetime, numpy datetime
@@ -118,6 +118,15 @@ def check_outputs(*outputs:tuple, # `(path, what)` pairs; a `None` path is an ou
                                       'other')
         seen.setdefault(real, what)
     return paths
+
+def folder_outputs(folder:str|Path|None, # a folder the command fills (e.g. `--plots`), or None when not asked for
+                   names, # the files it will write there
+                   what:str='--plots', # how messages name it
+                  ) -> list:
+    "`(folder/name, what)` pairs for `check_outputs`, the folder checked by `check_output_dir`; none for no folder."
+    if folder is None: return []
+    folder = check_output_dir(folder, what)
+    return [(folder/n, what) for n in names]
 
 # %% ../nbs/00a_utils.ipynb #c5acaa15
 def write_atomic(path:str|Path, # final file name (missing parent folders are created)

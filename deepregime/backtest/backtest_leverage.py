@@ -5,14 +5,13 @@
 # %% ../../nbs/05_backtest.ipynb #53567c3f
 from __future__ import annotations
 import argparse, json, logging, math, time
-from pathlib import Path
 
 import pandas as pd
 
 from ..data import load_market
-from deepregime.utils import (
-    add_verbose, check_output_dir, check_outputs, date_arg, echo, float_arg, int_arg, path_arg, run_command, write_atomic,
-    write_text)
+from ..utils import (
+    add_verbose, check_outputs, date_arg, echo, float_arg, folder_outputs, int_arg, path_arg, run_command,
+    write_atomic, write_text)
 from .strategies import STRATEGIES, regime_exposure
 from .engine import (
     BILL_DAYS, FEATURE_LOOKBACK, WINDOW, accrual_fractions, asset_returns, backtest, cash_rate, money_market_yield,
@@ -77,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     return add_verbose(p)
 
 # %% ../../nbs/05_backtest.ipynb #4f7e93c6
-def _p(v:float, digits:int=3) -> str: return f'{v:.{digits}f}' if math.isfinite(v) else 'not defined'
+def _number(v:float, digits:int=3) -> str: return f'{v:.{digits}f}' if math.isfinite(v) else 'not defined'
 
 def verdict(p:float, # p-value of a Sharpe-ratio difference (NaN when the test is not defined)
            ) -> str:
@@ -87,9 +86,8 @@ def verdict(p:float, # p-value of a Sharpe-ratio difference (NaN when the test i
 
 def _check_outputs(a:argparse.Namespace):
     "Every file the command will write, checked before any work (an `OutputPathError` otherwise)."
-    plots = [] if a.plots is None else [(Path(check_output_dir(a.plots, '--plots'))/name, '--plots')
-                                        for name in ('regime_predictions.png', 'equity_comparison.png')]
-    check_outputs((a.json, '--json'), (a.save_pred, '--save-pred'), *plots)
+    check_outputs((a.json, '--json'), (a.save_pred, '--save-pred'),
+                  *folder_outputs(a.plots, ('regime_predictions.png', 'equity_comparison.png')))
 
 def _run(a:argparse.Namespace) -> dict:
     "The command's work on parsed arguments: outputs and inputs checked, data loaded, protocol run, results written."
@@ -114,9 +112,9 @@ def _run(a:argparse.Namespace) -> dict:
     bh = run['table'].loc['buy_hold']
     key = 'sharpe_diff_p_hac' if proto.frictionless else 'sharpe_excess_diff_p_hac'  # the Sharpe that protocol quotes
     for name, row in run['table'].drop(index='buy_hold', errors='ignore').iterrows():
-        echo(f"{name}: Sharpe {_p(row['sharpe'], 2)} vs buy & hold {_p(bh['sharpe'], 2)}, p = {_p(row['sharpe_diff_p'])} "
-             f"(JK-Memmel), {_p(row['sharpe_diff_p_hac'])} (HAC); excess-return Sharpe {_p(row['sharpe_excess'], 2)} "
-             f"vs {_p(bh['sharpe_excess'], 2)}, p = {_p(row['sharpe_excess_diff_p_hac'])} (HAC): {verdict(row[key])}")
+        echo(f"{name}: Sharpe {_number(row['sharpe'], 2)} vs buy & hold {_number(bh['sharpe'], 2)}, p = {_number(row['sharpe_diff_p'])} "
+             f"(JK-Memmel), {_number(row['sharpe_diff_p_hac'])} (HAC); excess-return Sharpe {_number(row['sharpe_excess'], 2)} "
+             f"vs {_number(bh['sharpe_excess'], 2)}, p = {_number(row['sharpe_excess_diff_p_hac'])} (HAC): {verdict(row[key])}")
     if a.save_pred is not None:
         write_atomic(a.save_pred, lambda tmp: run['pred'].to_csv(tmp, float_format='%.6f'))
         echo('predictions:', a.save_pred)

@@ -6,9 +6,9 @@
 from __future__ import annotations
 import argparse, json, os
 from dataclasses import replace
-from pathlib import Path
 
-from ..utils import add_verbose, check_outputs, date_arg, echo, int_arg, path_arg, run_command, write_text
+from ..utils import (add_verbose, check_outputs, date_arg, echo, folder_outputs, int_arg, path_arg, run_command,
+                             write_text)
 from ..data import load_market
 from ..features import LOOKBACK
 from .config import BASELINES, TRANSFORMER_HORIZONS, WalkForwardConfig
@@ -76,8 +76,7 @@ def config_from_args(a:argparse.Namespace # parsed command line
 def run_walkforward(a:argparse.Namespace # parsed command line
                    ) -> dict:
     "Check every output location, run the walk-forward, print the tables; write JSON, signals and plots if asked."
-    plots = [] if a.plots is None else [(Path(check_output_dir(a.plots, '--plots'))/f, '--plots')
-                                        for f in ('walkforward_equity.png', 'walkforward_drawdowns.png')]
+    plots = folder_outputs(a.plots, ('walkforward_equity.png', 'walkforward_drawdowns.png'))
     out_json, out_signals, *_ = check_outputs((a.json, '--json'), (a.signals, '--signals'), *plots)
     cache_dir = None if a.no_cache else check_output_dir(a.cache_dir, '--cache-dir')
     cfg = config_from_args(a)
