@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_cli.ipynb #9afbf1ba
 from __future__ import annotations
-import argparse, importlib, json, logging, math, sys
+import argparse, importlib, json, logging, math, signal, sys
 from pathlib import Path
 
 import numpy as np
@@ -226,6 +226,15 @@ COMMANDS = {  # subcommand -> (module whose `main(argv)` runs it, or None for th
 }
 OWN = {'data': (data_parser, run_data), 'labels': (labels_parser, run_labels), 'now': (now_parser, run_now)}
 
+def _import_command(module:str):
+    "Import a subcommand's module (seconds, for torch); Ctrl-C meanwhile is held until the import ends, then one line."
+    pressed = []  # a KeyboardInterrupt raised inside torch's C++ start-up aborts the process (SIGABRT), so none is raised
+    old = signal.signal(signal.SIGINT, lambda *_: pressed.append(True))
+    try: command = importlib.import_module(module)
+    finally: signal.signal(signal.SIGINT, old)
+    if pressed: exit_interrupted()
+    return command
+
 def main(argv:list|None=None, # command-line arguments (default: sys.argv[1:])
         ) -> None:
     "The `deepregime` command: dispatch to a subcommand (the console script exits 0 when it returns)."
@@ -241,6 +250,5 @@ def main(argv:list|None=None, # command-line arguments (default: sys.argv[1:])
         build, run = OWN[a.command]
         run_command(build(argparse.ArgumentParser(prog=f'deepregime {a.command}')), run, rest)
         return
-    try: command = importlib.import_module(module)  # seconds for torch: Ctrl-C here is the same one line
-    except KeyboardInterrupt: exit_interrupted()
+    command = _import_command(module)
     command.main(rest)  # its own `run_command`: same parsing, errors and exit codes
