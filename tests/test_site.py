@@ -35,9 +35,11 @@ PLOT_PAGES = [
     ('02f_jump.ipynb', 0),
     ('02g_rules.ipynb', 0),
     ('03_model.ipynb', 0),
-    ('04a_dataset.ipynb', 0),
     ('04_training.ipynb', 1),
-    ('04b_inference.ipynb', 0),
+    ('04a_dataset.ipynb', 0),
+    ('04b_regime_model.ipynb', 0),
+    ('04c_evaluate.ipynb', 0),
+    ('04d_inference.ipynb', 0),
     ('05_backtest.ipynb', 6),  # regime predictions and equity: labels stand-in, seed and honest protocol
     ('05a_strategies.ipynb', 0),
     ('05b_engine.ipynb', 0),
