@@ -47,7 +47,15 @@ PLOT_PAGES = [
     ('05d_stats.ipynb', 0),
     ('05e_report.ipynb', 0),
     ('05f_experiments.ipynb', 0),
-    ('06_walkforward.ipynb', 4),  # equity curves and drawdowns, for the short test run and the full stored run
+    ('06_walkforward.ipynb', 2),  # equity curves and drawdowns of the full stored run
+    ('06a_config.ipynb', 0),
+    ('06b_folds.ipynb', 0),
+    ('06c_cache.ipynb', 0),
+    ('06d_methods.ipynb', 0),
+    ('06e_runner.ipynb', 0),
+    ('06f_compare.ipynb', 0),
+    ('06g_report.ipynb', 2),  # equity curves and drawdowns of the short run
+    ('06h_main.ipynb', 0),
     ('07_forecasting.ipynb', 2),  # skill per year and the reliability diagram of the stored full run
     ('08_allocation.ipynb', 2),  # equity and stacked weights of the stored full run
     ('09_cli.ipynb', 1),  # the last year with stress shaded (deepregime now)
