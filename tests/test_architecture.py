@@ -1,6 +1,7 @@
 """The package's shape, checked: dependencies point down the flow (import-linter's contracts in .importlinter), no
-module imports a private name from another, and every module stays small enough to read in one sitting."""
-import ast, subprocess, sys
+module imports a private name from another, every module stays small enough to read in one sitting, and every module
+is written by exactly one notebook."""
+import ast, json, re, subprocess, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,3 +41,36 @@ def test_no_private_imports_between_modules():
 def test_modules_are_short():
     long = {str(p.relative_to(ROOT)): n for p in modules() if (n := len(p.read_text().splitlines())) > MAX_LINES}
     assert long == {}, f'modules over {MAX_LINES} lines: {long}'
+
+
+def notebook_exports(nbs:Path=ROOT/'nbs') -> tuple:
+    "(module -> notebooks whose `#| default_exp` names it, cells that export to another module as `notebook: line`)."
+    owners, foreign = {}, []
+    for nb in sorted(nbs.rglob('*.ipynb')):
+        if '_proc' in nb.parts or '.ipynb_checkpoints' in nb.parts: continue
+        for c in json.loads(nb.read_text())['cells']:
+            if c['cell_type'] != 'code': continue
+            src = ''.join(c['source'])
+            for m in re.finditer(r'^#\|[ \t]*default_exp[ \t]+(\S+)', src, re.M):
+                owners.setdefault(m.group(1), []).append(str(nb.relative_to(nbs)))
+            foreign += [f'{nb.name}: {m.group(0)}' for m in re.finditer(r'^#\|[ \t]*export[is]?[ \t]+\S+', src, re.M)]
+    return owners, foreign
+
+def test_one_notebook_per_module():
+    "Every module but the empty package markers and nbdev's own files is written by exactly one notebook, in nbs/ itself."
+    owners, foreign = notebook_exports()
+    written = {'.'.join(p.relative_to(PKG).with_suffix('').parts) for p in modules()
+               if p != PKG/'__init__.py' and p.read_text().strip()}
+    assert foreign == [], f'cells exporting to another module than their notebook\'s: {foreign}'
+    assert {m: n for m, n in owners.items() if len(n) > 1} == {}, 'modules written by several notebooks'
+    assert sorted(written - set(owners)) == [], 'modules no notebook writes'
+    assert sorted(set(owners) - written) == [], 'notebooks whose module is missing (run nbdev_export)'
+    assert [n for ns in owners.values() for n in ns if '/' in n] == [], 'notebooks outside nbs/ itself'
+
+def test_notebook_exports_are_detected(tmp_path):
+    "The check itself can fail: a second owner and a cell exporting elsewhere are both found."
+    cell = lambda src: {'cell_type': 'code', 'source': src, 'metadata': {}, 'outputs': []}
+    for name, cells in [('a.ipynb', ['#| default_exp x', '#| export y\ndef f(): pass']), ('b.ipynb', ['#| default_exp x'])]:
+        (tmp_path/name).write_text(json.dumps({'cells': [cell(s) for s in cells]}))
+    owners, foreign = notebook_exports(tmp_path)
+    assert owners == {'x': ['a.ipynb', 'b.ipynb']} and foreign == ['a.ipynb: #| export y']

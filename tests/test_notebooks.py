@@ -5,7 +5,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NBS = sorted(str(p.relative_to(ROOT/'nbs')) for p in (ROOT/'nbs').rglob('*.ipynb') if '_proc' not in p.parts
-             and '.ipynb_checkpoints' not in p.parts)  # chapters, and the module headers in nbs/modules/
+             and '.ipynb_checkpoints' not in p.parts)  # every notebook of nbs/
 
 @pytest.mark.parametrize('nb', NBS)
 def test_notebook(nb):
