@@ -59,7 +59,7 @@ PLOT_PAGES = [
     ('06d_methods.ipynb', 0),
     ('06e_runner.ipynb', 0),
     ('06f_compare.ipynb', 0),
-    ('06g_report.ipynb', 2),  # equity curves and drawdowns of the short run
+    ('06g_walkforward_report.ipynb', 2),  # equity curves and drawdowns of the short run
     ('06h_main.ipynb', 0),
     ('07_forecasting.ipynb', 2),  # skill per year and the reliability diagram of the stored full run
     ('08_allocation.ipynb', 2),  # equity and stacked weights of the stored full run
