@@ -23,8 +23,8 @@ from .labels import KMeansLabeller
 from .backtest.multi_asset import ASSETS, TICKERS, backtest_assets, multi_asset_returns
 from .backtest.metrics import performance_summary
 from .backtest.stats import sharpe_diff_test
-from .walkforward.config import WalkForwardConfig
-from .walkforward.folds import FoldData, make_folds, too_few_test_days
+from .splits import ExpandingFolds, too_few_test_days
+from .walkforward.folds import FoldData
 
 log = logging.getLogger(__name__)
 
@@ -173,10 +173,10 @@ class AllocationConfig(ConfigMixin):
     spread_bps:float = 50. # financing spread over T-bills above 100 % gross
     seed:int = 0 # seed of the KMeans labeller
 
-    def folds_config(self) -> WalkForwardConfig:
-        "The `WalkForwardConfig` that `make_folds` reads (dates, refit, purge, minimum training rows)."
-        return WalkForwardConfig(start=self.start, end=self.end, first_test=self.first_test,
-                                 refit_years=self.refit_years, purge=self.purge, min_train=self.min_train)
+    def folds(self, index:pd.DatetimeIndex, # trading days of the market frame
+             ) -> list:
+        "The expanding-window folds of these dates (no purge need of its own: nothing here looks forward)."
+        return ExpandingFolds(self.first_test, self.refit_years, self.purge, self.min_train, self.start).split(index)
 
 # %% ../nbs/08_allocation.ipynb #648e926b
 MIN_TEST_DAYS = 20  # days of returns, after the largest lag, that the allocation table needs
@@ -201,7 +201,7 @@ def allocation_walk_forward(mkt:pd.DataFrame, # frame from `load_market(..., tic
     allocators = default_allocators() if allocators is None else allocators
     detector = KMeansLabeller(seed=cfg.seed) if detector is None else detector
     mkt = mkt.loc[cfg.start:cfg.end]
-    folds, rets = make_folds(mkt.index, cfg.folds_config()), multi_asset_returns(mkt)
+    folds, rets = cfg.folds(mkt.index), multi_asset_returns(mkt)
     test, need = mkt.loc[folds[0].test_start:].index, max(cfg.lags) + MIN_TEST_DAYS
     if len(test) < need:  # checked before any fit
         raise too_few_test_days(f'the test period holds {len(test)} trading day{"s" * (len(test) != 1)}; the table needs {need} (the largest '

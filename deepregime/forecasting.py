@@ -23,8 +23,7 @@ from .regimes.forecasters import StateForecaster, TabularForecaster, TargetPersi
 from .training.forecaster import TransformerForecaster
 from .backtest.engine import backtest
 from .backtest.metrics import cagr, max_drawdown, sharpe_ratio
-from .walkforward.config import WalkForwardConfig
-from .walkforward.folds import make_folds, too_few_test_days
+from .splits import ExpandingFolds, too_few_test_days
 
 log = logging.getLogger(__name__)
 
@@ -70,11 +69,9 @@ class ForecastConfig(ConfigMixin):
 
     def folds(self, index:pd.DatetimeIndex, # trading days of the market frame
              ) -> list:
-        "Chapter 06's folds for these dates."
-        wcfg = WalkForwardConfig(start=self.start, end=self.end, first_test=self.first_test,
-                                 refit_years=self.refit_years, purge=self.purge, min_train=self.min_train,
-                                 methods=('buy_hold',), seed=self.seed)
-        return make_folds(index, wcfg)
+        "The expanding-window folds of these dates; the purge covers the longest horizon."
+        folds = ExpandingFolds(self.first_test, self.refit_years, self.purge, self.min_train, self.start)
+        return folds.check_purge(max(self.horizons) + 1, 'the longest horizon + 1').split(index)
 
 # %% ../nbs/07_forecasting.ipynb #f71428c7
 def fold_labels(mkt:pd.DataFrame, # market frame (all days; the labels of test days need their future)

@@ -24,7 +24,8 @@ from .cache import (
     CACHE_DIR, CODE_FILES, CODE_GLOBS, cache_key, cache_version, check_output_dir, code_files, code_version,
     data_fingerprint, entry_error, read_entry, read_file_entry, sidecar, spec_key, state_sha256,
     write_entry, write_file_entry)
-from .folds import Fold, FoldData, make_folds
+from ..splits import Fold
+from .folds import FoldData, make_folds
 from .methods import (
     METHODS, DetectorMethod, FoldMethod, estimator_spec, fold_labeller, make_method, regime_mapping, signal_frame,
     train_fold_transformer, transformer_configs, transformer_method)

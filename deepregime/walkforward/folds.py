@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..utils import ConfigMixin, day
+from ..splits import ExpandingFolds
 from ..data import DataError
 from ..features import FEATURES, LOOKBACK, make_features
 from ..labels import KMeansLabeller, Labeller
@@ -18,58 +18,16 @@ from .config import WalkForwardConfig
 from .cache import cache_version, data_fingerprint, read_entry, spec_key, write_entry
 
 # %% auto #0
-__all__ = ['Fold', 'make_folds', 'too_few_test_days', 'FoldData']
-
-# %% ../../nbs/06b_folds.ipynb #d00c01d6
-@dataclass(frozen=True)
-class Fold(ConfigMixin):
-    "One refit: train on `train_start … train_end`, predict `test_start … test_end`."
-    k:int # fold number, 0 = earliest
-    train_start:str
-    train_end:str
-    test_start:str
-    test_end:str
+__all__ = ['make_folds', 'FoldData']
 
 # %% ../../nbs/06b_folds.ipynb #d2a9e916
 def make_folds(index:pd.DatetimeIndex, # trading days of the data
-               cfg:WalkForwardConfig, # first_test, refit_years, purge, min_train, horizons, window
+               cfg:WalkForwardConfig, # first_test, refit_years, purge, min_train, start; horizons and window
               ) -> list:
-    "Expanding-window folds: test blocks of `refit_years` from `first_test`, each trained up to `purge` days before."
-    if cfg.refit_years < 1: raise ValueError(f'refit_years must be >= 1, got {cfg.refit_years}')
+    "The walk-forward's folds: `ExpandingFolds` of `cfg`, its purge checked against horizon + window + look-back."
+    folds = ExpandingFolds(cfg.first_test, cfg.refit_years, cfg.purge, cfg.min_train, cfg.start)
     need = max(cfg.horizons, default=0) + cfg.window + LOOKBACK
-    if cfg.purge < need:
-        raise ValueError(f'purge {cfg.purge} is shorter than horizon + window + feature look-back = {need} days')
-    first = pd.Timestamp(cfg.first_test)
-    if not index[0] < first <= index[-1]:
-        raise ValueError(f'first_test {day(first)} must lie inside the data {day(index[0])} … {day(index[-1])}')
-    folds, start = [], first
-    while start <= index[-1]:
-        stop = start + pd.DateOffset(years=cfg.refit_years)
-        test = index[(index >= start) & (index < stop)]
-        if len(test):
-            n_train = index.get_loc(test[0]) - cfg.purge
-            if n_train < cfg.min_train:
-                raise ValueError(f'the fold starting {day(test[0])} has {max(n_train, 0)} training rows; '
-                                 f'need at least {cfg.min_train}')
-            folds.append(Fold(len(folds), day(index[0]), day(index[n_train - 1]), day(test[0]), day(test[-1])))
-        start = stop
-    return folds
-
-# %% ../../nbs/06b_folds.ipynb #b6c1ad84
-def too_few_test_days(what:str, # what is too short, e.g. '3 test days have a known 21-day target'
-                      first, # the first test day
-                      need:int, # trading days needed from `first` on, `first` included
-                      calendar:pd.DatetimeIndex|None=None, # the asset's trading days, also past the data's end
-                     ) -> ValueError:
-    "The error for a test period too short to score: what it has, and the first `--end` that would do."
-    first = pd.Timestamp(first)
-    days = calendar[calendar >= first] if calendar is not None else []
-    if len(days) >= need:
-        return ValueError(f'{what}: use an --end on or after {day(days[need - 1])}, which gives {need} trading days '
-                          f'from the first test day {day(first)}')
-    about = day(pd.bdate_range(first, periods=need)[-1])
-    return ValueError(f'{what}: use an --end that gives {need} trading days from the first test day {day(first)} '
-                      f'(about {about}: weekdays counted, holidays not)')
+    return folds.check_purge(need, 'horizon + window + feature look-back').split(index)
 
 # %% ../../nbs/06b_folds.ipynb #c6622d0f
 class FoldData:

@@ -13,7 +13,7 @@ import pandas as pd
 from ..utils import json_number, write_atomic
 from ..backtest.metrics import drawdown
 from .config import WalkForwardConfig
-from .folds import Fold
+from ..splits import Fold
 from .runner import WalkForwardResult
 from .compare import display_comparison, method_backtests
 
