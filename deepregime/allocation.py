@@ -13,13 +13,11 @@ import pandas as pd
 from fastcore.basics import patch
 from sklearn.base import BaseEstimator, clone
 
-from .utils import (
-    ConfigMixin, add_verbose, check_outputs, date_arg, day, echo, float_arg, int_arg, json_number, path_arg,
-    folder_outputs, run_command,
-    write_bytes, write_text)
+from .utils import (ConfigMixin, add_verbose, check_outputs, date_arg, day, echo, float_arg, folder_outputs,
+                              int_arg, json_number, path_arg, run_command, write_bytes, write_text)
 from .data import load_market, load_series
 from .regimes.base import RegimeDetector
-from .labels import KMeansLabeller
+from .regimes.registry import MethodSettings, make_detector
 from .backtest.multi_asset import ASSETS, TICKERS, backtest_assets, multi_asset_returns
 from .backtest.metrics import performance_summary
 from .backtest.stats import sharpe_diff_test
@@ -29,12 +27,12 @@ from .walkforward.folds import FoldData
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'SIXTY_FORTY', 'SPY_ONLY', 'REGIME_MIX', 'OBJECTIVES', 'COVARIANCES', 'BENCHMARKS', 'MIN_TEST_DAYS',
-           'PLOT_FILES', 'AssetAllocator', 'mix_row', 'StaticWeights', 'RegimeMix', 'optimal_weights', 'Optimized',
-           'RegimeOptimized', 'default_allocators', 'AllocationConfig', 'AllocationRun', 'allocation_walk_forward',
-           'allocation_backtests', 'allocation_table', 'format_allocation_table', 'mean_weights', 'allocation_report',
-           'allocation_json', 'plot_allocation_equity', 'plot_allocation_weights', 'save_allocation_plots',
-           'allocation_parser', 'run_allocation', 'main']
+__all__ = ['log', 'SIXTY_FORTY', 'SPY_ONLY', 'REGIME_MIX', 'OBJECTIVES', 'COVARIANCES', 'BENCHMARKS', 'ALLOCATORS',
+           'MIN_TEST_DAYS', 'PLOT_FILES', 'AssetAllocator', 'mix_row', 'StaticWeights', 'RegimeMix', 'optimal_weights',
+           'Optimized', 'RegimeOptimized', 'make_allocator', 'default_allocators', 'AllocationConfig', 'AllocationRun',
+           'allocation_walk_forward', 'allocation_backtests', 'allocation_table', 'format_allocation_table',
+           'mean_weights', 'allocation_report', 'allocation_json', 'plot_allocation_equity', 'plot_allocation_weights',
+           'save_allocation_plots', 'allocation_parser', 'run_allocation', 'main']
 
 # %% ../nbs/08_allocation.ipynb #36431400
 class AssetAllocator(BaseEstimator):
@@ -152,11 +150,26 @@ class RegimeOptimized(Optimized):
 # %% ../nbs/08_allocation.ipynb #ce8eba45
 BENCHMARKS = ('60_40', 'spy')  # every allocator is tested against these
 
-def default_allocators() -> dict:
+ALLOCATORS = {  # name -> settings (an `AllocationConfig`; no entry reads one yet) -> an unfitted allocator
+    'spy': lambda c: StaticWeights(SPY_ONLY),
+    '60_40': lambda c: StaticWeights(SIXTY_FORTY),
+    'risk_parity': lambda c: Optimized(),
+    'regime_mix': lambda c: RegimeMix(),
+    'regime_risk_parity': lambda c: RegimeOptimized(),
+    'regime_min_variance': lambda c: RegimeOptimized('min_variance'),
+}
+
+def make_allocator(name:str, # a key of `ALLOCATORS`
+                   cfg=None, # the run's settings (an `AllocationConfig`)
+                  ) -> AssetAllocator:
+    "The unfitted allocator registered as `name`."
+    if name not in ALLOCATORS: raise ValueError(f'unknown allocator {name!r}; known: {", ".join(ALLOCATORS)}')
+    return ALLOCATORS[name](cfg)
+
+def default_allocators(cfg=None, # the run's settings (an `AllocationConfig`)
+                      ) -> dict:
     "Name -> unfitted allocator: the two benchmarks, static risk parity, and the three regime-aware allocators."
-    return {'spy': StaticWeights(SPY_ONLY), '60_40': StaticWeights(SIXTY_FORTY), 'risk_parity': Optimized(),
-            'regime_mix': RegimeMix(), 'regime_risk_parity': RegimeOptimized(),
-            'regime_min_variance': RegimeOptimized('min_variance')}
+    return {n: make_allocator(n, cfg) for n in ALLOCATORS}
 
 # %% ../nbs/08_allocation.ipynb #27221cb2
 @dataclass
@@ -198,8 +211,8 @@ def allocation_walk_forward(mkt:pd.DataFrame, # frame from `load_market(..., tic
                            ) -> AllocationRun:
     "Fit the detector and every allocator on each fold's training rows; their target weights on its test days."
     cfg = cfg or AllocationConfig()
-    allocators = default_allocators() if allocators is None else allocators
-    detector = KMeansLabeller(seed=cfg.seed) if detector is None else detector
+    allocators = default_allocators(cfg) if allocators is None else allocators
+    detector = make_detector('kmeans', MethodSettings(seed=cfg.seed)) if detector is None else detector
     mkt = mkt.loc[cfg.start:cfg.end]
     folds, rets = cfg.folds(mkt.index), multi_asset_returns(mkt)
     test, need = mkt.loc[folds[0].test_start:].index, max(cfg.lags) + MIN_TEST_DAYS

@@ -22,25 +22,19 @@ __all__ = ['log', 'NOW_DETECTORS', 'COMMANDS', 'OWN', 'fit_detectors', 'stress_n
            'why_not_latest', 'now_parser', 'run_now', 'data_parser', 'run_data', 'labels_parser', 'run_labels', 'main']
 
 # %% ../nbs/09_cli.ipynb #1cf05e41
-NOW_DETECTORS = ('persistence', 'vix_threshold', 'hmm', 'jump_model')  # quick fits, in seconds
+NOW_DETECTORS = ('persistence', 'vix_threshold', 'hmm', 'jump_model')  # names in the registry; quick fits, in seconds
 
 def fit_detectors(feats:pd.DataFrame, # training features (all history before the day asked about)
                   names=NOW_DETECTORS, # which detectors
                   seed:int=0, # seed of every fit
                  ) -> dict:
-    "Each named detector fitted on `feats` (the KMeans labeller is shared by persistence and the VIX rule)."
-    from deepregime.regimes.kmeans import KMeansLabeller
-    from deepregime.regimes.rules import Persistence, VixThreshold
-    from deepregime.regimes.hmm import GaussianHMMDetector
-    from deepregime.regimes.jump import JumpModelDetector
+    "Each named detector, built by the registry, fitted on `feats`; the VIX rule learns its share from the KMeans regimes."
+    from deepregime.regimes.registry import MethodSettings, make_detector
     unknown = [n for n in names if n not in NOW_DETECTORS]
     if unknown: raise ValueError(f'unknown detectors {unknown}; known: {list(NOW_DETECTORS)}')
-    labeller = KMeansLabeller(seed=seed).fit(feats)
-    make = {'persistence': lambda: Persistence.from_labeller(labeller),
-            'vix_threshold': lambda: VixThreshold().fit(feats, labeller.predict(feats)),
-            'hmm': lambda: GaussianHMMDetector(seed=seed).fit(feats),
-            'jump_model': lambda: JumpModelDetector(seed=seed).fit(feats)}
-    return {n: make[n]() for n in names}
+    settings = MethodSettings(seed=seed)
+    regimes = make_detector('kmeans', settings).fit_predict(feats)  # the reference regimes, as in the walk-forward
+    return {n: make_detector(n, settings).fit(feats, regimes) for n in names}
 
 # %% ../nbs/09_cli.ipynb #90db77da
 def stress_now(mkt:pd.DataFrame, # frame from `load_market`, ending on the day asked about

@@ -14,12 +14,11 @@ from .utils import ConfigMixin, add_verbose, check_outputs, date_arg, day, echo,
 from .utils import json_number, path_arg, progress_enabled, run_command, write_atomic, write_text
 from .data import load_market, load_series
 from .features import FEATURES, make_features
-from .regimes import GaussianHMMDetector, JumpModelDetector
-from .regimes.kmeans import KMeansLabeller
+from .regimes.registry import FORECASTERS, MethodSettings, make_detector, make_forecaster
 from .feature_sets import CROSS_TICKERS, FEATURE_SETS, feature_set, load_cross_market
 from .targets import TARGETS, fit_threshold, target_labels, target_values, train_rows
 from .scores import dm_test, forecast_scores, log_losses
-from .regimes.forecasters import StateForecaster, TabularForecaster, TargetPersistence
+from .regimes.forecasters import StateForecaster
 from .training.forecaster import TransformerForecaster
 from .backtest.engine import backtest
 from .backtest.metrics import cagr, max_drawdown, sharpe_ratio
@@ -33,7 +32,7 @@ __all__ = ['log', 'METHODS', 'MIN_SCORED', 'SKILL_KEYS', 'ForecastConfig', 'fold
            'plot_skill_by_year', 'economic_table', 'forecasting_parser', 'run_forecasting', 'main']
 
 # %% ../nbs/07_forecasting.ipynb #086f59ef
-METHODS = ('persistence', 'logistic', 'boosting', 'hmm', 'jump_model', 'transformer')
+METHODS = (*FORECASTERS, 'transformer')  # the registry's forecasters, then the Transformer (trained here)
 
 @dataclass
 class ForecastConfig(ConfigMixin):
@@ -67,6 +66,11 @@ class ForecastConfig(ConfigMixin):
                              f'got {list(self.horizons)}')
         return self
 
+    @property
+    def method_settings(self) -> MethodSettings:
+        "The settings the [registry](02i_registry.ipynb)'s forecasters read: seed and jump penalty."
+        return MethodSettings(seed=self.seed, jump_penalty=self.jump_penalty)
+
     def folds(self, index:pd.DatetimeIndex, # trading days of the market frame
              ) -> list:
         "The expanding-window folds of these dates; the purge covers the longest horizon."
@@ -84,7 +88,7 @@ def fold_labels(mkt:pd.DataFrame, # market frame (all days; the labels of test d
     regimes = None
     if cfg.target == 'labeller':
         seed_feats = make_features(mkt)[FEATURES] if seed_feats is None else seed_feats
-        regimes = KMeansLabeller(seed=cfg.seed).fit(seed_feats.loc[:fold.train_end]).predict(seed_feats)
+        regimes = make_detector('kmeans', cfg.method_settings).fit(seed_feats.loc[:fold.train_end]).predict(seed_feats)
         regimes = regimes.reindex(mkt.index)
         values = None
     out = {}
@@ -107,16 +111,15 @@ def _fit_predict(m:str, cfg:ForecastConfig, F:pd.DataFrame, test:pd.DatetimeInde
         hp = tf.horizon_proba(F.iloc[start:]).loc[test]
         return {h: hp[f'h{h}'] for h in cfg.horizons}
     if m in ('hmm', 'jump_model'):
-        det = (GaussianHMMDetector(seed=cfg.seed) if m == 'hmm' else
-               JumpModelDetector(jump_penalty=cfg.jump_penalty, seed=cfg.seed)).fit(F.loc[:train_end, seed_cols])
+        det = make_detector(m, cfg.method_settings).fit(F.loc[:train_end, seed_cols])  # one fit serves every horizon
     for h, (y, rows, _) in labs.items():
         rows = rows.intersection(F.index)
         if m == 'persistence':
             S = pd.DataFrame({'state_now': y.shift(h)}).loc[F.index]
             rows = rows[S.loc[rows, 'state_now'].notna().to_numpy()]
-            p = TargetPersistence().fit(S.loc[rows], y.loc[rows]).predict_proba(S.loc[test])
+            p = make_forecaster(m, cfg.method_settings).fit(S.loc[rows], y.loc[rows]).predict_proba(S.loc[test])
         elif m in ('logistic', 'boosting'):
-            p = TabularForecaster(m, seed=cfg.seed).fit(F.loc[rows], y.loc[rows]).predict_proba(F.loc[test])
+            p = make_forecaster(m, cfg.method_settings).fit(F.loc[rows], y.loc[rows]).predict_proba(F.loc[test])
         else:
             sf = StateForecaster.from_detector(det, h).fit(F.loc[rows, seed_cols], y.loc[rows])
             p = sf.predict_proba(F.loc[:test[-1], seed_cols]).loc[test]

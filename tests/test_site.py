@@ -38,6 +38,7 @@ PLOT_PAGES = [
     ('02f_jump.ipynb', 0),
     ('02g_rules.ipynb', 0),
     ('02h_forecasters.ipynb', 0),
+    ('02i_registry.ipynb', 0),
     ('03_model.ipynb', 0),
     ('04_training.ipynb', 1),
     ('04a_dataset.ipynb', 0),

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..utils import ConfigMixin
+from ..regimes.registry import MethodSettings
 
 # %% auto #0
 __all__ = ['TRANSFORMER_HORIZONS', 'BASELINES', 'CALM_STRESS', 'WalkForwardConfig']
@@ -55,3 +56,8 @@ class WalkForwardConfig(ConfigMixin):
         "Horizons of the Transformer methods in `methods`."
         hs = [m[len('transformer_h'):] for m in self.methods if m.startswith('transformer_h')]
         return [int(h) for h in hs if h.isascii() and h.isdigit()]  # a bad name is `make_method`'s error
+
+    @property
+    def method_settings(self) -> MethodSettings:
+        "The settings the [registry](02i_registry.ipynb)'s detectors read: seed and jump penalty."
+        return MethodSettings(seed=self.seed, jump_penalty=self.jump_penalty)

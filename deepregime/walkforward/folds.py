@@ -13,7 +13,8 @@ import pandas as pd
 from ..splits import ExpandingFolds
 from ..data import DataError
 from ..features import FEATURES, LOOKBACK, make_features
-from ..labels import KMeansLabeller, Labeller
+from ..labels import Labeller
+from ..regimes.registry import MethodSettings, make_detector
 from .config import WalkForwardConfig
 from .cache import cache_version, data_fingerprint, read_entry, spec_key, write_entry
 
@@ -61,11 +62,11 @@ class FoldData:
     @cached_property
     def labeller(self) -> Labeller:
         "KMeans labeller fitted on the training rows (read from the cache when there)."
-        if self.cache_dir is None: return KMeansLabeller(seed=self.seed).fit(self.train)
+        if self.cache_dir is None: return make_detector('kmeans', MethodSettings(seed=self.seed)).fit(self.train)
         key = spec_key({'version': cache_version(), 'seed': self.seed, 'data': self.fingerprint})
         path = Path(self.cache_dir)/'labeller'/f'{key}.json'
         lab = read_entry(path, key, Labeller.from_dict)
         if lab is None:
-            lab = KMeansLabeller(seed=self.seed).fit(self.train)
+            lab = make_detector('kmeans', MethodSettings(seed=self.seed)).fit(self.train)
             write_entry(path, key, lab.to_dict())
         return lab

@@ -15,7 +15,9 @@ from fastcore.basics import patch
 from sklearn.base import clone
 
 from ..features import FEATURES
-from ..regimes import GaussianHMMDetector, JumpModelDetector, Persistence, RegimeDetector, VixThreshold
+from ..regimes.base import RegimeDetector
+from ..regimes.rules import Persistence
+from ..regimes.registry import make_detector
 from ..labels import Labeller
 from ..models.transformer_regime import ModelConfig
 from ..training.train_transformer import RegimeModel, TrainConfig, train_regime_model
@@ -145,10 +147,10 @@ METHODS = {  # name -> settings -> the arguments of its `DetectorMethod`
     'buy_hold': lambda c: dict(allocator=ConstantWeight(1.), regime=0),
     'persistence': lambda c: dict(allocator=regime_mapping(c), detector=fold_labeller, lookback=0,
                                   params={'kind': 'Persistence', 'labeller': 'the fold labeller'}),
-    'vix_threshold': lambda c: dict(allocator=regime_mapping(c), detector=VixThreshold(), target=True, lookback=0),
-    'hmm': lambda c: dict(allocator=regime_mapping(c), detector=GaussianHMMDetector(seed=c.seed), proba=True),
-    'jump_model': lambda c: dict(allocator=regime_mapping(c),
-                                 detector=JumpModelDetector(jump_penalty=c.jump_penalty, seed=c.seed)),
+    'vix_threshold': lambda c: dict(allocator=regime_mapping(c), detector=make_detector('vix_threshold', c.method_settings),
+                                    target=True, lookback=0),
+    'hmm': lambda c: dict(allocator=regime_mapping(c), detector=make_detector('hmm', c.method_settings), proba=True),
+    'jump_model': lambda c: dict(allocator=regime_mapping(c), detector=make_detector('jump_model', c.method_settings)),
     'vol_target': lambda c: dict(allocator=VolTarget(c.vol_cap)),
 }
 
