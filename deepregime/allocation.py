@@ -14,8 +14,8 @@ from fastcore.basics import patch
 from sklearn.base import BaseEstimator, clone
 
 from .utils import (ConfigMixin, add_verbose, check_outputs, date_arg, day, echo, float_arg, folder_outputs,
-                              int_arg, json_number, path_arg, run_command, write_bytes, write_text)
-from .data import load_market, load_series
+                              int_arg, json_number, run_command, write_bytes, write_text)
+from .data import add_data_options, load_market, load_series
 from .regimes.base import RegimeDetector
 from .regimes.registry import MethodSettings, make_detector
 from .backtest.multi_asset import ASSETS, TICKERS, backtest_assets, multi_asset_returns
@@ -355,15 +355,14 @@ def save_allocation_plots(run:AllocationRun, # from `allocation_walk_forward`
     return out
 
 # %% ../nbs/08_allocation.ipynb #ddf9917f
-def allocation_parser() -> argparse.ArgumentParser:
-    "The arguments of `python -m deepregime.allocation`."
+def allocation_parser(p:argparse.ArgumentParser|None=None, # parser to fill (e.g. a `deepregime allocate` subparser)
+                     ) -> argparse.ArgumentParser:
+    "The arguments of `python -m deepregime.allocation` (and `deepregime allocate`)."
     d = AllocationConfig()
-    p = argparse.ArgumentParser(prog='python -m deepregime.allocation', description='Walk-forward of regime-aware '
-                                'allocation across SPY, TLT and GLD against 60/40 and SPY, out of sample, after costs.')
-    p.add_argument('--data-dir', type=path_arg, default=None,
-                   help='folder with SPY, VIX, TLT, GLD and DTB3 CSVs (default: $DEEPREGIME_DATA)')
-    p.add_argument('--start', type=date_arg, default=d.start, help='first data date')
-    p.add_argument('--end', type=date_arg, default=d.end, help='last data date')
+    p = p or argparse.ArgumentParser(prog='python -m deepregime.allocation')
+    p.description = ('Walk-forward of regime-aware allocation across SPY, TLT and GLD against 60/40 and SPY, out of '
+                     'sample, after costs.')
+    add_data_options(p, d.start, d.end, files='SPY, VIX, TLT, GLD and DTB3 CSVs')
     p.add_argument('--first-test', type=date_arg, default=d.first_test, help='first day of the first test fold')
     p.add_argument('--lags', type=int_arg(1, 250), nargs='+', default=list(d.lags), help='lags of the table')
     p.add_argument('--cost-bps', type=float_arg(0, 1000), default=d.cost_bps, help='bp per unit of turnover')

@@ -12,14 +12,15 @@ import pandas as pd
 
 from .utils import (add_verbose, check_output_path, check_outputs, date_arg, day, echo, exit_interrupted,
                               json_number, path_arg, run_command, write_text)
-from .data import MAX_RATE_FILL, DataError, load_market, load_series
+from .data import MAX_RATE_FILL, DataError, add_data_options, load_market, load_series
 from .features import FEATURES, make_features
 
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'NOW_DETECTORS', 'COMMANDS', 'OWN', 'fit_detectors', 'stress_now', 'seen_until', 'exposures_now', 'plot_now',
-           'why_not_latest', 'now_parser', 'run_now', 'data_parser', 'run_data', 'labels_parser', 'run_labels', 'main']
+__all__ = ['log', 'NOW_DETECTORS', 'COMMANDS', 'fit_detectors', 'stress_now', 'seen_until', 'exposures_now', 'plot_now',
+           'why_not_latest', 'now_parser', 'run_now', 'data_parser', 'run_data', 'labels_parser', 'run_labels',
+           'command_pair', 'main']
 
 # %% ../nbs/09_cli.ipynb #1cf05e41
 NOW_DETECTORS = ('persistence', 'vix_threshold', 'hmm', 'jump_model')  # names in the registry; quick fits, in seconds
@@ -124,9 +125,8 @@ def now_parser(p:argparse.ArgumentParser|None=None, # parser to fill (a subcomma
     "Arguments of `deepregime now`."
     p = p or argparse.ArgumentParser(prog='deepregime now')
     p.description = 'Latest trading day, stress probability by detector, and tomorrow\'s exposure per strategy.'
-    p.add_argument('--data-dir', type=path_arg, default=None, help='folder with SPY.csv, VIX.csv, DTB3.csv (default: $DEEPREGIME_DATA)')
-    p.add_argument('--start', type=date_arg, default='1993-01-29', help='first day of the history the detectors see')
-    p.add_argument('--end', type=date_arg, default=None, help='the day to ask about (default: the last day in the data)')
+    add_data_options(p, '1993-01-29', None, 'first day of the history the detectors see',
+                     'the day to ask about (default: the last day in the data)')
     p.add_argument('--detectors', nargs='+', choices=NOW_DETECTORS, default=list(NOW_DETECTORS))
     p.add_argument('--checkpoint', type=path_arg, default=None, help='also use this trained Transformer checkpoint')
     p.add_argument('--plot', default=None, help='write a PNG of the last year with stress shaded')
@@ -167,8 +167,7 @@ def data_parser(p:argparse.ArgumentParser|None=None, # parser to fill, or None
     "Arguments of `deepregime data`."
     p = p or argparse.ArgumentParser(prog='deepregime data')
     p.description = 'Load, validate and align SPY, the VIX and the T-bill rate; print what was loaded.'
-    p.add_argument('--data-dir', type=path_arg, default=None, help='folder with SPY.csv, VIX.csv, DTB3.csv (default: $DEEPREGIME_DATA)')
-    p.add_argument('--start', type=date_arg, default=None); p.add_argument('--end', type=date_arg, default=None)
+    add_data_options(p, None, None, 'first day (default: the first day in the data)', 'last day (default: the last)')
     p.add_argument('--out', default=None, help='also write the aligned frame as CSV')
     return add_verbose(p)
 
@@ -189,9 +188,7 @@ def labels_parser(p:argparse.ArgumentParser|None=None, # parser to fill, or None
     from deepregime.labels import REGIMES_PATH
     p = p or argparse.ArgumentParser(prog='deepregime labels')
     p.description = 'Fit the KMeans labeller on a training period and write the labelled frame (parquet).'
-    p.add_argument('--data-dir', type=path_arg, default=None, help='folder with SPY.csv, VIX.csv, DTB3.csv (default: $DEEPREGIME_DATA)')
-    p.add_argument('--start', type=date_arg, default='2005-01-01', help='first data date')
-    p.add_argument('--end', type=date_arg, default='2024-12-31', help='last data date')
+    add_data_options(p, '2005-01-01', '2024-12-31')
     p.add_argument('--train-end', type=date_arg, default=None, help='last day the labeller is fitted on (default: --end)')
     p.add_argument('--out', default=str(REGIMES_PATH), help='parquet file to write')
     return add_verbose(p)
@@ -207,18 +204,27 @@ def run_labels(a:argparse.Namespace) -> pd.DataFrame:
     return df
 
 # %% ../nbs/09_cli.ipynb #30692ec6
-COMMANDS = {  # subcommand -> (module whose `main(argv)` runs it, or None for this module, one-line help)
-    'data': (None, 'load and check the market data'),
-    'labels': (None, 'fit the KMeans labeller and write the labelled days'),
-    'train': ('deepregime.training.train_transformer', 'train the regime Transformer, write a checkpoint'),
-    'predict': ('deepregime.inference', 'predict regimes with a checkpoint'),
-    'backtest': ('deepregime.backtest.backtest_leverage', 'backtest the regime strategies (seed or honest protocol)'),
-    'walkforward': ('deepregime.walkforward.__main__', 'walk-forward of every method, out of sample'),
-    'forecast': ('deepregime.forecasting', 'forecast forward-looking stress; skill vs persistence and logistic regression'),
-    'allocate': ('deepregime.allocation', 'regime-aware allocation across SPY, TLT, gold and T-bills, walk-forward'),
-    'now': (None, 'stress probability today and tomorrow\'s exposure per strategy'),
+COMMANDS = {  # subcommand -> (module, command name: its `<name>_parser(p)` and `run_<name>(args)`, one-line help)
+    'data': ('deepregime.cli', 'data', 'load and check the market data'),
+    'labels': ('deepregime.cli', 'labels', 'fit the KMeans labeller and write the labelled days'),
+    'train': ('deepregime.training.train_transformer', 'train', 'train the regime Transformer, write a checkpoint'),
+    'predict': ('deepregime.inference', 'inference', 'predict regimes with a checkpoint'),
+    'backtest': ('deepregime.backtest.backtest_leverage', 'backtest',
+                 'backtest the regime strategies (seed or honest protocol)'),
+    'walkforward': ('deepregime.walkforward.__main__', 'walkforward', 'walk-forward of every method, out of sample'),
+    'forecast': ('deepregime.forecasting', 'forecasting',
+                 'forecast forward-looking stress; skill vs persistence and logistic regression'),
+    'allocate': ('deepregime.allocation', 'allocation',
+                 'regime-aware allocation across SPY, TLT, gold and T-bills, walk-forward'),
+    'now': ('deepregime.cli', 'now', 'stress probability today and tomorrow\'s exposure per strategy'),
 }
-OWN = {'data': (data_parser, run_data), 'labels': (labels_parser, run_labels), 'now': (now_parser, run_now)}
+
+def command_pair(sub:str, # a key of `COMMANDS`
+                ) -> tuple:
+    "`(<name>_parser, run_<name>)` of subcommand `sub`, its module imported (Ctrl-C held meanwhile)."
+    module, name, _ = COMMANDS[sub]
+    command = _import_command(module)
+    return getattr(command, f'{name}_parser'), getattr(command, f'run_{name}')
 
 def _import_command(module:str):
     "Import a subcommand's module (seconds, for torch); Ctrl-C meanwhile is held until the import ends, then one line."
@@ -236,13 +242,8 @@ def main(argv:list|None=None, # command-line arguments (default: sys.argv[1:])
     p = argparse.ArgumentParser(prog='deepregime', description='Market-regime detection on SPY and the VIX, measured '
                                 'honestly. `deepregime COMMAND --help` for the options of each command.')
     p.add_argument('command', choices=list(COMMANDS), metavar='COMMAND',
-                   help='; '.join(f'{k}: {h}' for k, (_, h) in COMMANDS.items()))
+                   help='; '.join(f'{k}: {h}' for k, (*_, h) in COMMANDS.items()))
     if not argv or argv[0] in ('-h', '--help'): p.print_help(); raise SystemExit(0 if argv else 2)
     a, rest = p.parse_args(argv[:1]), argv[1:]
-    module, _ = COMMANDS[a.command]
-    if module is None:
-        build, run = OWN[a.command]
-        run_command(build(argparse.ArgumentParser(prog=f'deepregime {a.command}')), run, rest)
-        return
-    command = _import_command(module)
-    command.main(rest)  # its own `run_command`: same parsing, errors and exit codes
+    build, run = command_pair(a.command)
+    run_command(build(argparse.ArgumentParser(prog=f'deepregime {a.command}')), run, rest)

@@ -4,13 +4,13 @@
 
 # %% ../nbs/00_data.ipynb #71df0f8a
 from __future__ import annotations
-import logging, os, tempfile, warnings
+import argparse, logging, os, tempfile, warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .utils import day, write_atomic
+from .utils import date_arg, day, path_arg, write_atomic
 from .checks import (DataError, PRICE_COLS, check_plausible, check_rate, first_dates,  # noqa: F401
                                validate_prices)  # (DataError, PRICE_COLS, validate_prices: re-exported for callers)
 
@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 # %% auto #0
 __all__ = ['log', 'YAHOO_SYMBOLS', 'RATE_SERIES', 'OFFLINE_HINT', 'MAX_RATE_FILL', 'MAX_GAP', 'MAX_DROPPED', 'data_dir',
-           'cache_dir', 'read_prices', 'read_rate', 'load_series', 'load_market', 'plot_market']
+           'cache_dir', 'read_prices', 'read_rate', 'load_series', 'load_market', 'add_data_options', 'plot_market']
 
 # %% ../nbs/00_data.ipynb #5f551ec8
 YAHOO_SYMBOLS = {'VIX': '^VIX', 'TNX': '^TNX', 'IRX': '^IRX'}  # file name -> Yahoo symbol where they differ
@@ -280,6 +280,22 @@ def load_market(start:str|pd.Timestamp|None=None, # first date (inclusive); None
     gap = mkt.index[mkt['DTB3'].isna()]
     if len(gap): raise DataError(f'DTB3: no rate within {MAX_RATE_FILL} days on {len(gap)} dates, first {first_dates(gap)}')
     return mkt
+
+# %% ../nbs/00_data.ipynb #49beba9f
+def add_data_options(p:argparse.ArgumentParser, # the command's parser
+                     start:str|None=None, # default of --start (None: from the first day in the data)
+                     end:str|None=None, # default of --end (None: to the last day in the data)
+                     start_help:str='first data date', # what --start means to this command
+                     end_help:str='last data date', # what --end means to this command
+                     files:str='SPY.csv, VIX.csv, DTB3.csv', # the files the folder must hold for this command
+                    ) -> argparse.ArgumentParser:
+    "Add `--data-dir`, `--start` and `--end`, the options every command reads the market data with; returns `p`."
+    g = p.add_argument_group('data')
+    g.add_argument('--data-dir', type=path_arg, default=None,
+                   help=f'folder with {files} (default: $DEEPREGIME_DATA, else a download)')
+    g.add_argument('--start', type=date_arg, default=start, help=start_help)
+    g.add_argument('--end', type=date_arg, default=end, help=end_help)
+    return p
 
 # %% ../nbs/00_data.ipynb #a28e0a3c
 def plot_market(mkt:pd.DataFrame, # frame from `load_market`

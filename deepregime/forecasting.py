@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .utils import ConfigMixin, add_verbose, check_outputs, date_arg, day, echo, float_arg, int_arg
-from .utils import json_number, path_arg, progress_enabled, run_command, write_atomic, write_text
-from .data import load_market, load_series
+from .utils import ConfigMixin, add_verbose, check_outputs, day, echo, float_arg, int_arg
+from .utils import json_number, progress_enabled, run_command, write_atomic, write_text
+from .data import add_data_options, load_market, load_series
 from .features import FEATURES, make_features
 from .regimes.registry import FORECASTERS, MethodSettings, make_detector, make_forecaster
 from .feature_sets import CROSS_TICKERS, FEATURE_SETS, feature_set, load_cross_market
@@ -289,19 +289,19 @@ def economic_table(forecasts:pd.DataFrame, # long frame of `ForecastResult.forec
     return pd.DataFrame(rows)
 
 # %% ../nbs/07_forecasting.ipynb #dc3081fc
-def forecasting_parser() -> argparse.ArgumentParser:
-    "The arguments of `python -m deepregime.forecasting`."
+def forecasting_parser(p:argparse.ArgumentParser|None=None, # parser to fill (e.g. a `deepregime forecast` subparser)
+                      ) -> argparse.ArgumentParser:
+    "The arguments of `python -m deepregime.forecasting` (and `deepregime forecast`)."
     d = ForecastConfig()
-    p = argparse.ArgumentParser(prog='python -m deepregime.forecasting',
-                                description='Walk-forward forecasts of forward-looking stress targets, scored.')
-    p.add_argument('--data-dir', type=path_arg, default=None, help='folder of CSV files (default: $DEEPREGIME_DATA)')
+    p = p or argparse.ArgumentParser(prog='python -m deepregime.forecasting')
+    p.description = 'Walk-forward forecasts of forward-looking stress targets, scored.'
+    add_data_options(p, d.start, d.end)
     p.add_argument('--target', choices=TARGETS, default=d.target, help='forward-looking target')
     p.add_argument('--horizon', type=int_arg(1, d.purge - 1), nargs='+', default=list(d.horizons), help='horizons')
     p.add_argument('--features', choices=tuple(FEATURE_SETS), default=d.features, help='feature set')
     p.add_argument('--methods', nargs='+', choices=METHODS, default=list(METHODS), help='forecasters')
     p.add_argument('--quantile', type=float_arg(0, 1, lo_open=True, hi_open=True), default=None,
                    help='threshold quantile, strictly between 0 and 1')
-    p.add_argument('--end', type=date_arg, default=d.end, help='last data date')
     p.add_argument('--epochs', type=int_arg(1, 1000), default=None, help='Transformer epochs (default 8)')
     p.add_argument('--seed', type=int_arg(0, 2**32 - 1), default=d.seed, help='seed of every random choice')
     p.add_argument('--json', default=None, help='write settings, wall time, forecast_skill and strategies here')
@@ -313,7 +313,7 @@ def run_forecasting(a:argparse.Namespace, # parsed command line
     "Check the outputs, run, print the skill table; write JSON and forecasts if asked."
     out_json, out_fc = check_outputs((a.json, '--json'), (a.forecasts, '--forecasts'))
     cfg = ForecastConfig(target=a.target, horizons=tuple(a.horizon), features=a.features, methods=tuple(a.methods),
-                         quantile=a.quantile, end=a.end, seed=a.seed,
+                         quantile=a.quantile, start=a.start, end=a.end, seed=a.seed,
                          transformer={} if a.epochs is None else {'epochs': a.epochs}).check()
     mkt = load_market(cfg.start, cfg.end, data_dir=a.data_dir)
     cross = cfg.features == 'cross_asset'  # its own frame: the join starts where the extra tickers start

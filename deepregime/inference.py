@@ -7,10 +7,10 @@ from __future__ import annotations
 import argparse, logging
 from pathlib import Path
 import pandas as pd
-from .data import load_market
+from .data import add_data_options, load_market
 from .training.regime_model import CheckpointError, RegimeModel, TrainedRegimeModel, load_checkpoint
 from .training.evaluate import classification_report, evaluate  # their home is a layer down; re-exported
-from .utils import add_verbose, check_output_path, date_arg, echo, int_arg, path_arg, run_command, write_atomic
+from .utils import add_verbose, check_output_path, echo, int_arg, path_arg, run_command, write_atomic
 
 _all_ = ['classification_report', 'evaluate']  # re-exported, so in `__all__` as before
 log = logging.getLogger(__name__)
@@ -41,10 +41,8 @@ def inference_parser(p:argparse.ArgumentParser|None=None, # parser to fill (e.g.
     p = p or argparse.ArgumentParser(prog='python -m deepregime.inference')
     p.description = 'Predict regimes with a trained checkpoint.'
     p.add_argument('--checkpoint', type=path_arg, default='runs/regime_model.pt', help='file written by the training command')
-    p.add_argument('--data-dir', type=path_arg, default=None,
-                   help='folder with SPY.csv, VIX.csv, DTB3.csv (default: $DEEPREGIME_DATA, else download)')
-    p.add_argument('--start', type=date_arg, default=None, help='first prediction date (default: see --last)')
-    p.add_argument('--end', type=date_arg, default=None, help='last prediction date (default: the last day with data)')
+    add_data_options(p, None, None, 'first prediction date (default: see --last)',
+                     'last prediction date (default: the last day with data)')
     p.add_argument('--last', type=int_arg(1, 100_000), default=None,
                    help='only the last N >= 1 predictions (default 10 when no --start)')
     p.add_argument('--out', default=None, help='write the predictions to this CSV')

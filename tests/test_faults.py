@@ -5,7 +5,7 @@ import os, signal, subprocess, sys, time
 from pathlib import Path
 import pytest
 
-from deepregime.walkforward import entry_error, sidecar
+from deepregime.walkforward.cache import entry_error, sidecar
 from deepregime.training.train_transformer import RegimeModel
 
 ROOT = Path(__file__).resolve().parents[1]

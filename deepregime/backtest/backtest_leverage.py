@@ -8,58 +8,38 @@ import argparse, json, logging, math, time
 
 import pandas as pd
 
-from ..data import load_market
-from ..utils import (
-    add_verbose, check_outputs, date_arg, echo, float_arg, folder_outputs, int_arg, path_arg, run_command,
-    write_atomic, write_text)
-from .strategies import STRATEGIES, regime_exposure
-from .engine import (
-    BILL_DAYS, FEATURE_LOOKBACK, WINDOW, accrual_fractions, asset_returns, backtest, cash_rate, money_market_yield,
-    run_strategies, signal_dates)
-from .metrics import (
-    TRADING_DAYS, annual_volatility, cagr, calmar_ratio, cumulative_return, drawdown, max_drawdown,
-    performance_summary, sharpe_ratio, sharpe_se, sortino_ratio)
-from .stats import sharpe_diff_test
-from .report import (
-    DISPLAY, LABELS, PUBLISHED, compare_published, cost_sensitivity, display_table, plot_equity,
-    plot_regime_predictions, results_json, save_plots, strategy_table)
-from deepregime.experiments import (
-    HONEST_SPLIT, PRED_COLS, Protocol, check_predictions, make_protocol, read_predictions, regime_predictions_for,
-    run_protocol)
+from ..data import add_data_options, load_market
+from ..utils import (add_verbose, check_outputs, date_arg, echo, float_arg, folder_outputs, int_arg, path_arg,
+                              run_command, write_atomic, write_text)
+from .strategies import STRATEGIES
+from .engine import backtest, run_strategies
+from .metrics import performance_summary
+from .report import (PUBLISHED, compare_published, cost_sensitivity, display_table, results_json,
+                                        save_plots, strategy_table)
+from ..experiments import make_protocol, read_predictions, run_protocol
 
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'verdict', 'main', 'STRATEGIES', 'regime_exposure', 'BILL_DAYS', 'FEATURE_LOOKBACK', 'WINDOW',
-           'accrual_fractions', 'asset_returns', 'backtest', 'cash_rate', 'money_market_yield', 'run_strategies',
-           'signal_dates', 'TRADING_DAYS', 'annual_volatility', 'cagr', 'calmar_ratio', 'cumulative_return', 'drawdown',
-           'max_drawdown', 'performance_summary', 'sharpe_ratio', 'sharpe_se', 'sortino_ratio', 'sharpe_diff_test',
-           'DISPLAY', 'LABELS', 'PUBLISHED', 'compare_published', 'cost_sensitivity', 'display_table', 'plot_equity',
-           'plot_regime_predictions', 'results_json', 'save_plots', 'strategy_table', 'HONEST_SPLIT', 'PRED_COLS',
-           'Protocol', 'check_predictions', 'make_protocol', 'read_predictions', 'regime_predictions_for',
+__all__ = ['log', 'backtest_parser', 'verdict', 'run_backtest', 'main', 'STRATEGIES', 'backtest', 'run_strategies',
+           'performance_summary', 'PUBLISHED', 'strategy_table', 'display_table', 'compare_published', 'make_protocol',
            'run_protocol']
 
 # %% ../../nbs/05_backtest.ipynb #9d41d925
-# the published command's module: every name it held before the split stays importable from here
-_all_ = ['STRATEGIES', 'regime_exposure', 'BILL_DAYS', 'FEATURE_LOOKBACK', 'WINDOW', 'accrual_fractions',
-         'asset_returns', 'backtest', 'cash_rate', 'money_market_yield', 'run_strategies', 'signal_dates',
-         'TRADING_DAYS', 'annual_volatility', 'cagr', 'calmar_ratio', 'cumulative_return', 'drawdown', 'max_drawdown',
-         'performance_summary', 'sharpe_ratio', 'sharpe_se', 'sortino_ratio', 'sharpe_diff_test', 'DISPLAY', 'LABELS',
-         'PUBLISHED', 'compare_published', 'cost_sensitivity', 'display_table', 'plot_equity',
-         'plot_regime_predictions', 'results_json', 'save_plots', 'strategy_table', 'HONEST_SPLIT', 'PRED_COLS',
-         'Protocol', 'check_predictions', 'make_protocol', 'read_predictions', 'regime_predictions_for',
-         'run_protocol']
+# the published command's module keeps its core API: a strategy backtest, its table next to the published one, the
+# protocols; everything else is imported from the module that holds it (05a-05f)
+_all_ = ['STRATEGIES', 'backtest', 'run_strategies', 'performance_summary', 'PUBLISHED', 'strategy_table',
+         'display_table', 'compare_published', 'make_protocol', 'run_protocol']
 
 # %% ../../nbs/05_backtest.ipynb #9661ffae
-def _parser() -> argparse.ArgumentParser:
-    "The command line's arguments."
-    p = argparse.ArgumentParser(prog='python -m deepregime.backtest.backtest_leverage',
-                                description='Backtest the regime strategies under the seed or the honest protocol.')
+def backtest_parser(p:argparse.ArgumentParser|None=None, # parser to fill (e.g. a `deepregime backtest` subparser), or None
+                   ) -> argparse.ArgumentParser:
+    "Arguments of `python -m deepregime.backtest.backtest_leverage` (and `deepregime backtest`)."
+    p = p or argparse.ArgumentParser(prog='python -m deepregime.backtest.backtest_leverage')
+    p.description = 'Backtest the regime strategies under the seed or the honest protocol.'
     p.add_argument('--protocol', choices=['seed', 'honest'], default='honest',
                    help='seed = published in-sample setup; honest = train 2005-2014, test 2015-2024, costs')
-    p.add_argument('--data-dir', type=path_arg, default=None, help='CSV folder (default: env DEEPREGIME_DATA)')
-    p.add_argument('--start', type=date_arg, default='2005-01-01', help='first data date')
-    p.add_argument('--end', type=date_arg, default='2024-12-31', help='last data date')
+    add_data_options(p, '2005-01-01', '2024-12-31')
     p.add_argument('--split', type=date_arg, default=None, help='honest: first test date (default 2015-01-01)')
     p.add_argument('--epochs', type=int_arg(1, 10000), default=None,
                    help='training epochs (default: the training default)')
@@ -89,7 +69,8 @@ def _check_outputs(a:argparse.Namespace):
     check_outputs((a.json, '--json'), (a.save_pred, '--save-pred'),
                   *folder_outputs(a.plots, ('regime_predictions.png', 'equity_comparison.png')))
 
-def _run(a:argparse.Namespace) -> dict:
+def run_backtest(a:argparse.Namespace, # parsed `backtest_parser` arguments
+                ) -> dict:
     "The command's work on parsed arguments: outputs and inputs checked, data loaded, protocol run, results written."
     t0 = time.perf_counter()
     _check_outputs(a)
@@ -128,7 +109,7 @@ def _run(a:argparse.Namespace) -> dict:
 def main(argv:list|None=None, # command-line arguments (default: sys.argv[1:])
         ) -> dict:
     "Command line: run a protocol, print its table; optionally save the predictions, plots and a JSON summary."
-    return run_command(_parser(), _run, argv)
+    return run_command(backtest_parser(), run_backtest, argv)
 
 # %% ../../nbs/05_backtest.ipynb #c2418470
 if __name__ == '__main__' and '__file__' in globals(): main()

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..data import DataError, load_market
+from ..data import DataError, add_data_options, load_market
 from ..features import FEATURES, make_features
 from ..labels import Labeller, load_regimes
 from ..models.transformer_regime import ModelConfig
-from ..utils import add_verbose, check_output_path, date_arg, echo, float_arg, int_arg, path_arg, run_command
+from ..utils import add_verbose, check_output_path, echo, float_arg, int_arg, path_arg, run_command
 from ..utils import progress_enabled
 from .evaluate import evaluate
 # written below, exported to deepregime/training/regime_model.py; re-exported here, their old home
@@ -70,10 +70,7 @@ def train_parser(p:argparse.ArgumentParser|None=None, # parser to fill (e.g. a `
     "Arguments of `python -m deepregime.training.train_transformer` (and `deepregime train`)."
     p = p or argparse.ArgumentParser(prog='python -m deepregime.training.train_transformer')
     p.description = 'Train the regime Transformer on SPY/VIX and write a checkpoint.'
-    p.add_argument('--data-dir', type=path_arg, default=None,
-                   help='folder with SPY.csv, VIX.csv, DTB3.csv (default: $DEEPREGIME_DATA, else download)')
-    p.add_argument('--start', type=date_arg, default='2005-01-01', help='first date of the training data')
-    p.add_argument('--end', type=date_arg, default='2024-12-31', help='last date of the training data')
+    add_data_options(p, '2005-01-01', '2024-12-31', 'first date of the training data', 'last date of the training data')
     p.add_argument('--horizon', type=int_arg(0, 1000), default=0,
                    help='predict the regime this many trading days ahead (0 = published setup)')
     p.add_argument('--epochs', type=int_arg(1, 100_000), default=TrainConfig.epochs,

@@ -6,38 +6,20 @@
 from __future__ import annotations
 
 # %% auto #0
-__all__ = ['COMMAND', 'BASELINES', 'CALM_STRESS', 'TRANSFORMER_HORIZONS', 'WalkForwardConfig', 'CACHE_DIR', 'CODE_FILES',
-           'CODE_GLOBS', 'cache_key', 'cache_version', 'check_output_dir', 'code_files', 'code_version',
-           'data_fingerprint', 'entry_error', 'read_entry', 'read_file_entry', 'sidecar', 'spec_key', 'state_sha256',
-           'write_entry', 'write_file_entry', 'Fold', 'FoldData', 'make_folds', 'METHODS', 'DetectorMethod',
-           'FoldMethod', 'estimator_spec', 'fold_labeller', 'make_method', 'regime_mapping', 'signal_frame',
-           'train_fold_transformer', 'transformer_configs', 'transformer_method', 'WalkForwardResult', 'run_method',
-           'walk_forward', 'worker_pool', 'COLUMNS', 'classification_metrics', 'classification_table', 'common_dates',
-           'comparison_table', 'display_comparison', 'fold_targets', 'headline_table', 'method_backtests',
-           'method_metrics', 'sharpe_diff_table', 'switches_per_year', 'load_result', 'plot_drawdowns',
-           'plot_equity_curves', 'report', 'results_json', 'save_plots', 'write_signals', 'hmm_filter',
-           'walkforward_parser', 'config_from_args', 'run_walkforward', 'main']
+__all__ = ['COMMAND', 'BASELINES', 'TRANSFORMER_HORIZONS', 'WalkForwardConfig', 'FoldData', 'make_folds', 'METHODS',
+           'make_method', 'WalkForwardResult', 'walk_forward', 'classification_table', 'comparison_table',
+           'headline_table', 'load_result', 'report', 'results_json', 'save_plots', 'write_signals',
+           'walkforward_parser', 'run_walkforward', 'main']
 
 # %% ../../nbs/06_walkforward.ipynb #1b1037ef
-from .config import BASELINES, CALM_STRESS, TRANSFORMER_HORIZONS, WalkForwardConfig
-from .cache import (
-    CACHE_DIR, CODE_FILES, CODE_GLOBS, cache_key, cache_version, check_output_dir, code_files, code_version,
-    data_fingerprint, entry_error, read_entry, read_file_entry, sidecar, spec_key, state_sha256,
-    write_entry, write_file_entry)
-from ..splits import Fold
+from .config import BASELINES, TRANSFORMER_HORIZONS, WalkForwardConfig
 from .folds import FoldData, make_folds
-from .methods import (
-    METHODS, DetectorMethod, FoldMethod, estimator_spec, fold_labeller, make_method, regime_mapping, signal_frame,
-    train_fold_transformer, transformer_configs, transformer_method)
-from .runner import WalkForwardResult, run_method, walk_forward, worker_pool
-from .compare import (
-    COLUMNS, classification_metrics, classification_table, common_dates, comparison_table, display_comparison,
-    fold_targets, headline_table, method_backtests, method_metrics, sharpe_diff_table, switches_per_year)
-from .report import (
-    load_result, plot_drawdowns, plot_equity_curves, report, results_json, save_plots, write_signals)
-from ..regimes.hmm import hmm_filter
+from .methods import METHODS, make_method
+from .runner import WalkForwardResult, walk_forward
+from .compare import classification_table, comparison_table, headline_table
+from .report import load_result, report, results_json, save_plots, write_signals
 
-COMMAND = ('walkforward_parser', 'config_from_args', 'run_walkforward', 'main')  # in `__main__`, loaded on use
+COMMAND = ('walkforward_parser', 'run_walkforward', 'main')  # in `__main__`, loaded on use
 
 def __getattr__(name):
     if name in COMMAND:
@@ -45,14 +27,7 @@ def __getattr__(name):
         return getattr(importlib.import_module('deepregime.walkforward.__main__'), name)
     raise AttributeError(f'module deepregime.walkforward has no attribute {name!r}')
 
-_all_ = ['BASELINES', 'CALM_STRESS', 'TRANSFORMER_HORIZONS', 'WalkForwardConfig', 'CACHE_DIR', 'CODE_FILES',
-         'CODE_GLOBS', 'cache_key', 'cache_version', 'check_output_dir', 'code_files', 'code_version',
-         'data_fingerprint', 'entry_error', 'read_entry', 'read_file_entry', 'sidecar', 'spec_key', 'state_sha256',
-         'write_entry', 'write_file_entry', 'Fold', 'FoldData', 'make_folds', 'METHODS', 'DetectorMethod',
-         'FoldMethod', 'estimator_spec', 'fold_labeller', 'make_method', 'regime_mapping', 'signal_frame',
-         'train_fold_transformer', 'transformer_configs', 'transformer_method', 'WalkForwardResult', 'run_method',
-         'walk_forward', 'worker_pool', 'COLUMNS', 'classification_metrics', 'classification_table', 'common_dates',
-         'comparison_table', 'display_comparison', 'fold_targets', 'headline_table', 'method_backtests',
-         'method_metrics', 'sharpe_diff_table', 'switches_per_year', 'load_result', 'plot_drawdowns',
-         'plot_equity_curves', 'report', 'results_json', 'save_plots', 'write_signals', 'hmm_filter',
-         'walkforward_parser', 'config_from_args', 'run_walkforward', 'main']
+_all_ = ['BASELINES', 'TRANSFORMER_HORIZONS', 'WalkForwardConfig', 'FoldData', 'make_folds', 'METHODS', 'make_method',
+         'WalkForwardResult', 'walk_forward', 'classification_table', 'comparison_table', 'headline_table',
+         'load_result', 'report', 'results_json', 'save_plots', 'write_signals', 'walkforward_parser',
+         'run_walkforward', 'main']

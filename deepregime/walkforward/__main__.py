@@ -7,9 +7,9 @@ from __future__ import annotations
 import argparse, json, os
 from dataclasses import replace
 
-from ..utils import (add_verbose, check_outputs, date_arg, echo, folder_outputs, int_arg, path_arg, run_command,
+from ..utils import (add_verbose, check_outputs, date_arg, echo, folder_outputs, int_arg, run_command,
                              write_text)
-from ..data import load_market
+from ..data import add_data_options, load_market
 from ..features import LOOKBACK
 from .config import BASELINES, TRANSFORMER_HORIZONS, WalkForwardConfig
 from .cache import CACHE_DIR, check_output_dir
@@ -22,15 +22,14 @@ from .report import report, results_json, save_plots, write_signals
 __all__ = ['walkforward_parser', 'config_from_args', 'run_walkforward', 'main']
 
 # %% ../../nbs/06h_main.ipynb #44178459
-def walkforward_parser() -> argparse.ArgumentParser:
+def walkforward_parser(p:argparse.ArgumentParser|None=None, # parser to fill (e.g. a `deepregime walkforward` subparser)
+                      ) -> argparse.ArgumentParser:
     "The arguments of `python -m deepregime.walkforward` (and `deepregime walkforward`)."
     d = WalkForwardConfig()
-    p = argparse.ArgumentParser(prog='python -m deepregime.walkforward', description='Expanding-window walk-forward '
-                                'of the regime Transformer and its baselines, out of sample, after costs.')
-    p.add_argument('--data-dir', type=path_arg, default=None,
-                   help='folder with SPY.csv, VIX.csv, DTB3.csv (default: $DEEPREGIME_DATA, else download)')
-    p.add_argument('--start', type=date_arg, default=d.start, help='first data date')
-    p.add_argument('--end', type=date_arg, default=d.end, help='last data date')
+    p = p or argparse.ArgumentParser(prog='python -m deepregime.walkforward')
+    p.description = ('Expanding-window walk-forward of the regime Transformer and its baselines, out of sample, '
+                     'after costs.')
+    add_data_options(p, d.start, d.end)
     p.add_argument('--first-test', type=date_arg, default=d.first_test, help='first day of the first test fold')
     p.add_argument('--refit-years', type=int_arg(1, 50), default=d.refit_years,
                    help='years per test fold (refit frequency)')
