@@ -7,7 +7,7 @@ import pytest
 
 BIN = Path(sys.executable).parent
 MODULES = ['deepregime.training.train_transformer', 'deepregime.inference', 'deepregime.backtest.backtest_leverage',
-           'deepregime.walkforward']
+           'deepregime.walkforward', 'deepregime.forecasting', 'deepregime.allocation']
 
 def run(args, timeout=300):
     return subprocess.run(args, capture_output=True, text=True, timeout=timeout, env={**os.environ, 'MPLBACKEND': 'Agg'})
@@ -15,12 +15,17 @@ def run(args, timeout=300):
 def test_deepregime_help():
     r = run([str(BIN/'deepregime'), '--help'])
     assert r.returncode == 0, r.stderr
-    for c in ('data', 'labels', 'train', 'predict', 'backtest', 'walkforward', 'now'): assert c in r.stdout
+    for c in ('data', 'labels', 'train', 'predict', 'backtest', 'walkforward', 'forecast', 'allocate', 'now'):
+        assert c in r.stdout
 
 @pytest.mark.parametrize('module', MODULES)
 def test_python_m_help(module):
+    "Each entry point's help, with the data options every command shares in their own group."
     r = run([sys.executable, '-m', module, '--help'])
-    assert r.returncode == 0 and '--data-dir' in r.stdout, r.stderr
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(f'usage: python -m {module} '), r.stdout[:200]
+    data = r.stdout.split('\ndata:\n')[1]
+    assert [l.split()[0] for l in data.splitlines() if l.startswith('  --')] == ['--data-dir', '--start', '--end'], data
 
 @pytest.mark.parametrize('args', [['--start', 'garbage'], ['--end', '2024-13-01']])
 @pytest.mark.parametrize('module', MODULES)
