@@ -75,7 +75,7 @@ class ForecastConfig(ConfigMixin):
              ) -> list:
         "The expanding-window folds of these dates; the purge covers the longest horizon."
         folds = ExpandingFolds(self.first_test, self.refit_years, self.purge, self.min_train, self.start)
-        return folds.check_purge(max(self.horizons) + 1, 'the longest horizon + 1').split(index)
+        return folds.check_purge(max(self.horizons, default=0) + 1, 'the longest horizon + 1').split(index)
 
 # %% ../nbs/07_forecasting.ipynb #f71428c7
 def fold_labels(mkt:pd.DataFrame, # market frame (all days; the labels of test days need their future)
@@ -207,7 +207,7 @@ def forecast_walk_forward(mkt:pd.DataFrame, # frame from `load_market` covering 
     cfg = (cfg or ForecastConfig()).check()
     t0, mkt = time.perf_counter(), mkt.loc[cfg.start:cfg.end]
     folds = cfg.folds(mkt.index) if folds is None else folds
-    feats = feature_set(mkt if feature_mkt is None else feature_mkt.loc[:cfg.end], cfg.features)
+    feats = feature_set(mkt if feature_mkt is None else feature_mkt.loc[cfg.start:cfg.end], cfg.features)
     seed_feats = make_features(mkt)[FEATURES]
     values = None if cfg.target == 'labeller' else {h: target_values(mkt, cfg.target, h) for h in cfg.horizons}
     ready = prepare_folds(mkt, feats, folds, cfg, values, seed_feats, calendar)  # every check before the first fit
@@ -295,7 +295,7 @@ def forecasting_parser(p:argparse.ArgumentParser|None=None, # parser to fill (e.
     d = ForecastConfig()
     p = p or argparse.ArgumentParser(prog='python -m deepregime.forecasting')
     p.description = 'Walk-forward forecasts of forward-looking stress targets, scored.'
-    add_data_options(p, d.start, d.end)
+    add_data_options(p, d.start, d.end, files=f'SPY, VIX and DTB3 CSVs ({", ".join(CROSS_TICKERS)} too for cross_asset)')
     p.add_argument('--target', choices=TARGETS, default=d.target, help='forward-looking target')
     p.add_argument('--horizon', type=int_arg(1, d.purge - 1), nargs='+', default=list(d.horizons), help='horizons')
     p.add_argument('--features', choices=tuple(FEATURE_SETS), default=d.features, help='feature set')
