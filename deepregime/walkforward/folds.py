@@ -62,11 +62,12 @@ class FoldData:
     @cached_property
     def labeller(self) -> Labeller:
         "KMeans labeller fitted on the training rows (read from the cache when there)."
-        if self.cache_dir is None: return make_detector('kmeans', MethodSettings(seed=self.seed)).fit(self.train)
+        fit = lambda: make_detector('kmeans', MethodSettings(seed=self.seed)).fit(self.train)
+        if self.cache_dir is None: return fit()
         key = spec_key({'version': cache_version(), 'seed': self.seed, 'data': self.fingerprint})
         path = Path(self.cache_dir)/'labeller'/f'{key}.json'
         lab = read_entry(path, key, Labeller.from_dict)
         if lab is None:
-            lab = make_detector('kmeans', MethodSettings(seed=self.seed)).fit(self.train)
+            lab = fit()
             write_entry(path, key, lab.to_dict())
         return lab
