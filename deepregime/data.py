@@ -17,11 +17,12 @@ from .checks import (DataError, PRICE_COLS, check_plausible, check_rate, first_d
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'YAHOO_SYMBOLS', 'RATE_SERIES', 'OFFLINE_HINT', 'MAX_RATE_FILL', 'MAX_GAP', 'MAX_DROPPED', 'data_dir',
-           'cache_dir', 'read_prices', 'read_rate', 'load_series', 'load_market', 'add_data_options', 'plot_market']
+__all__ = ['log', 'YAHOO_SYMBOLS', 'RATE_SERIES', 'OFFLINE_HINT', 'MAX_RATE_FILL', 'MAX_GAP', 'MAX_DROPPED', 'TICKER_CHARS',
+           'data_dir', 'cache_dir', 'read_prices', 'read_rate', 'load_series', 'check_ticker', 'load_market',
+           'asset_name', 'add_data_options', 'market_from_args', 'plot_market']
 
 # %% ../nbs/00_data.ipynb #5f551ec8
-YAHOO_SYMBOLS = {'VIX': '^VIX', 'TNX': '^TNX', 'IRX': '^IRX'}  # file name -> Yahoo symbol where they differ
+YAHOO_SYMBOLS = {k: f'^{k}' for k in ('VIX', 'VXN', 'RVX', 'GVZ', 'OVX', 'VXEEM', 'TNX', 'IRX')}  # file name -> Yahoo symbol where they differ
 RATE_SERIES = ('DTB3', 'DGS10')  # FRED series, stored as `Date,<value>` in percent per year
 
 # %% ../nbs/00_data.ipynb #bc9403f5
@@ -101,7 +102,7 @@ def _download_prices(ticker:str, start=None, end=None, allow_implausible:bool=Fa
         raise DataError(f'{ticker}: download of {sym} returned no rows (offline?); {OFFLINE_HINT}')
     if isinstance(df.columns, pd.MultiIndex): df.columns = df.columns.get_level_values(0)
     df.index = pd.DatetimeIndex(df.index).tz_localize(None).normalize()
-    if ticker in ('VIX', 'TNX', 'IRX'): df['Volume'] = 0.
+    if sym.startswith('^'): df['Volume'] = 0.  # an index: Yahoo's volume means nothing
     df = validate_prices(df, ticker)
     return df if allow_implausible else check_plausible(df, ticker)
 
@@ -172,11 +173,12 @@ def _check_gaps(idx:pd.DatetimeIndex, name:str='SPY'):
     raise DataError(f'{name}: no data on the {gaps[i]} weekdays between {day(idx[i])} and {day(idx[i + 1])}{more}; '
                     f'more than {MAX_GAP} in a row is a hole in the data, not a market holiday')
 
-def _check_dropped(spy:pd.DatetimeIndex, # SPY's trading days
+def _check_dropped(spy:pd.DatetimeIndex, # the asset's trading days
                    joined:list, # (name, series) pairs inner-joined on them
                    start:pd.Timestamp|None, end:pd.Timestamp|None, # the requested range
+                   asset:str='SPY', # the asset's ticker, for messages
                   ):
-    "A `DataError` when a joined series lacks SPY days inside its own span and the range, beyond a few isolated ones."
+    "A `DataError` when a joined series lacks the asset's days inside its own span and the range, beyond a few isolated ones."
     for name, s in joined:
         lo = s.index[0] if start is None else max(s.index[0], start)
         hi = s.index[-1] if end is None else min(s.index[-1], end)
@@ -187,10 +189,10 @@ def _check_dropped(spy:pd.DatetimeIndex, # SPY's trading days
         if run.any() or miss.sum() > max(1, MAX_DROPPED*len(inside)):
             runs = ('' if not run.any() else ', all in runs of consecutive days' if run.sum() == miss.sum()
                     else f', {run.sum()} of them in runs of consecutive days, first {first_dates(inside[run])}')
-            raise DataError(f'{name}: no value on {miss.sum()} SPY trading days between {day(lo)} and {day(hi)}, '
+            raise DataError(f'{name}: no value on {miss.sum()} {asset} trading days between {day(lo)} and {day(hi)}, '
                             f'first {first_dates(inside[miss])}{runs}; those days would be dropped by the join')
-        log.info('%s: %d isolated SPY days without a value are left out: %s',
-                 name, miss.sum(), first_dates(inside[miss], 10))
+        log.info('%s: %d isolated %s days without a value are left out: %s',
+                 name, miss.sum(), asset, first_dates(inside[miss], 10))
 
 # %% ../nbs/00_data.ipynb #1f4253b1
 def _check_range(idx:pd.DatetimeIndex, # dates of the sliced frame
@@ -208,8 +210,8 @@ def _check_range(idx:pd.DatetimeIndex, # dates of the sliced frame
         raise DataError(f'end {day(end)} is not covered: the data end on {day(idx[-1])}, '
                         f'{_weekdays(idx[-1] + one, end + one)} weekdays earlier ({where})')
 
-def _open_end(mkt:pd.DataFrame, spy:pd.DatetimeIndex, joined:list, rate:pd.Series) -> pd.DataFrame:
-    "With no `end` asked for: cut the days at the end without a rate; warn when the frame ends before SPY does."
+def _open_end(mkt:pd.DataFrame, spy:pd.DatetimeIndex, joined:list, rate:pd.Series, asset:str='SPY') -> pd.DataFrame:
+    "With no `end` asked for: cut the days at the end without a rate; warn when the frame ends before the asset does."
     rate_cut, last = [], mkt['DTB3'].last_valid_index()
     if last is not None and last < mkt.index[-1]:
         rate_cut = [f'DTB3 ends {day(rate.index[-1])} (carried forward at most {MAX_RATE_FILL} days)']
@@ -217,28 +219,42 @@ def _open_end(mkt:pd.DataFrame, spy:pd.DatetimeIndex, joined:list, rate:pd.Serie
     if mkt.index[-1] >= spy[-1]: return mkt
     seen = [(k, s.index[s.index.isin(spy)][-1]) for k, s in joined]
     why = [f'{k} has no value after {day(d)}' for k, d in seen if d < spy[-1]] + rate_cut
-    ends = {'SPY': spy[-1], **{k: s.index[-1] for k, s in joined}, 'DTB3': rate.index[-1]}
+    ends = {asset: spy[-1], **{k: s.index[-1] for k, s in joined}, 'DTB3': rate.index[-1]}
     ends = ', '.join(f'{k} {day(v)}' for k, v in ends.items())
-    log.warning('market data end on %s, before SPY (%s), because %s; series end: %s. Pass --end (end= in Python) to require later data',
-                day(mkt.index[-1]), day(spy[-1]), ' and '.join(why), ends)
+    log.warning('market data end on %s, before %s (%s), because %s; series end: %s. Pass --end (end= in Python) to require later data',
+                day(mkt.index[-1]), asset, day(spy[-1]), ' and '.join(why), ends)
     return mkt
+
+# %% ../nbs/00_data.ipynb #25bfef7b
+TICKER_CHARS = set('ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-^=')
+
+def check_ticker(t, # a ticker as the user typed it, e.g. `qqq`
+                 what:str='ticker', # what it names, for the error
+                ) -> str:
+    "`t` upper-cased when it can name a price file (`<T>.csv`); a rate series or a path is a `DataError`."
+    s = t.strip().upper() if isinstance(t, str) else ''
+    if not s or len(s) > 15 or not set(s) <= TICKER_CHARS:
+        raise DataError(f'{what}: not a ticker: {t!r} (letters, digits and . - ^ =, e.g. QQQ)')
+    if s in RATE_SERIES: raise DataError(f'{what}: {s} is a rate series, not a price')
+    return s
 
 # %% ../nbs/00_data.ipynb #e5020bc2
 def _carried(s:pd.Series, # one series' values on its own days
-             days:pd.DatetimeIndex, # SPY's trading days
+             days:pd.DatetimeIndex, # the asset's trading days
              limit:int, # days in a row a value may be carried (0: none)
              name:str, # for messages
              lo:pd.Timestamp|None=None, hi:pd.Timestamp|None=None, # the requested range: holes outside it do not count
+             asset:str='SPY', # the asset's ticker, for messages
             ) -> pd.Series:
-    "`s` plus the SPY days inside its span that it lacks, its last value carried at most `limit` days in a row."
+    "`s` plus the asset's days inside its span that it lacks, its last value carried at most `limit` days in a row."
     new = days[(days > s.index[0]) & (days <= s.index[-1])].difference(s.index)
     if not limit or not len(new): return s
     filled = s.reindex(s.index.union(new)).ffill(limit=limit)
     ok = filled.loc[new].notna().to_numpy()
     left = new[~ok & (new >= (lo or new[0])) & (new <= (hi or new[-1]))]
-    if len(left): raise DataError(f'{name}: no value on {len(left)} SPY trading days, first {first_dates(left)}: longer '
+    if len(left): raise DataError(f'{name}: no value on {len(left)} {asset} trading days, first {first_dates(left)}: longer '
                                   f'holes than the {limit} day{"s" * (limit > 1)} in a row a value may be carried')
-    log.info('%s: last value carried forward to %d SPY days it lacks: %s', name, ok.sum(), first_dates(new[ok], 10))
+    log.info('%s: last value carried forward to %d %s days it lacks: %s', name, ok.sum(), asset, first_dates(new[ok], 10))
     return filled.dropna()
 
 def _timestamp(d, what:str) -> pd.Timestamp|None:
@@ -251,60 +267,102 @@ def _timestamp(d, what:str) -> pd.Timestamp|None:
 
 def load_market(start:str|pd.Timestamp|None=None, # first date (inclusive); None = from the first common day
                 end:str|pd.Timestamp|None=None, # last date (inclusive); None = to the last common day (see the warning)
+                asset:str='SPY', # the traded asset: `<asset>.csv` gives its OHLCV and total-return `Adj Close`
+                vol_index:str='VIX', # its volatility index, whose close fills the `VIX` column
                 data_dir:str|Path|None=None, # CSV folder; defaults to env `DEEPREGIME_DATA`
                 tickers=(), # extra tickers (e.g. `('TLT', 'GLD')`), added as Adj Close columns
                 cache_dir:str|Path|None=None, # parquet cache for downloads
                 download:bool=True, # allow downloads for series not found locally
                 allow_implausible:bool=False, # skip `check_plausible` on every price series
                 fill_tickers:int=0, # days in a row an extra ticker used as a *feature* may carry its last value over
-                                    # SPY days it lacks (0: such days are dropped); prices of traded assets: keep 0
+                                    # days the asset traded but it lacks (0: such days are dropped); traded assets: keep 0
+                clip_start:bool=False, # a `start` before the data begin starts the frame where they do (a warning)
                ) -> pd.DataFrame:
-    "Daily SPY OHLCV, `VIX` close, `DTB3` rate and extra tickers' Adj Close on SPY's trading days."
+    "Daily OHLCV of `asset`, its volatility index's close (`VIX`), `DTB3` and extra tickers' Adj Close on the asset's trading days."
     lo, hi = _timestamp(start, 'start'), _timestamp(end, 'end')
+    asset, vol_index = check_ticker(asset, 'asset'), check_ticker(vol_index, 'vol_index')
+    if asset == vol_index: raise DataError(f'asset and vol_index are both {asset}')
     kw = dict(data_dir=data_dir, cache_dir=cache_dir, download=download)
-    spy = load_series('SPY', allow_implausible=allow_implausible, **kw)
-    joined = [('VIX', load_series('VIX', allow_implausible=allow_implausible, **kw)['Close'])]
+    spy = load_series(asset, allow_implausible=allow_implausible, **kw)
+    joined = [(vol_index, load_series(vol_index, allow_implausible=allow_implausible, **kw)['Close'])]
     joined += [(t, _carried(load_series(t, allow_implausible=allow_implausible, **kw)['Adj Close'], spy.index,
-                            fill_tickers, t, lo, hi)) for t in tickers]
+                            fill_tickers, t, lo, hi, asset)) for t in tickers]
     mkt = spy
-    for t, s in joined: mkt = mkt.join(s.rename(t), how='inner')
-    log.info('SPY %d days, %d after joining VIX%s', len(spy), len(mkt), f' and {list(tickers)}' if tickers else '')
+    for (t, s), col in zip(joined, ['VIX', *tickers]): mkt = mkt.join(s.rename(col), how='inner')
+    log.info('%s %d days, %d after joining %s%s', asset, len(spy), len(mkt), vol_index,
+             f' and {list(tickers)}' if tickers else '')
     rate = load_series('DTB3', **kw)
     mkt['DTB3'] = rate.reindex(mkt.index.union(rate.index)).ffill(limit=MAX_RATE_FILL).reindex(mkt.index)
     mkt = mkt.loc[start:end]
     if mkt.empty: raise DataError(f'no market data between {start} and {end}')
-    _check_dropped(spy.index, joined, lo, hi)
-    _check_range(mkt.index, lo, hi, {'SPY': spy.index, **{t: s.index for t, s in joined}})
-    if hi is None: mkt = _open_end(mkt, spy.index, joined, rate)
-    _check_gaps(mkt.index)
+    spans = {asset: spy.index, **{t: s.index for t, s in joined}}
+    if clip_start and lo is not None and _weekdays(lo, mkt.index[0]) > MAX_GAP:
+        log.warning('the data begin on %s, after the start %s: starting there (%s)', day(mkt.index[0]), day(lo),
+                    ', '.join(f'{k} starts {day(v[0])}' for k, v in spans.items()))
+        lo = None
+    _check_dropped(spy.index, joined, lo, hi, asset)
+    _check_range(mkt.index, lo, hi, spans)
+    if hi is None: mkt = _open_end(mkt, spy.index, joined, rate, asset)
+    _check_gaps(mkt.index, asset)
     gap = mkt.index[mkt['DTB3'].isna()]
     if len(gap): raise DataError(f'DTB3: no rate within {MAX_RATE_FILL} days on {len(gap)} dates, first {first_dates(gap)}')
+    mkt.attrs.update(asset=asset, vol_index=vol_index)
     return mkt
 
+def asset_name(mkt:pd.DataFrame, # frame from `load_market`
+              ) -> str:
+    "The ticker of the asset `mkt` holds (`SPY` for a frame built by hand)."
+    return mkt.attrs.get('asset', 'SPY')
+
+
 # %% ../nbs/00_data.ipynb #49beba9f
+def _ticker_arg(s:str) -> str:
+    "argparse type: `check_ticker`, its error an argparse one."
+    try: return check_ticker(s, '')
+    except DataError as e: raise argparse.ArgumentTypeError(str(e)[2:]) from None
+
+class _GivenStart(argparse.Action):
+    "`--start` as typed, remembered as given: only a command's default start may move to the asset's first day."
+    def __call__(self, parser, namespace, values, option_string=None):
+        namespace.start, namespace.start_given = values, True
+
 def add_data_options(p:argparse.ArgumentParser, # the command's parser
                      start:str|None=None, # default of --start (None: from the first day in the data)
                      end:str|None=None, # default of --end (None: to the last day in the data)
                      start_help:str='first data date', # what --start means to this command
                      end_help:str='last data date', # what --end means to this command
-                     files:str='SPY.csv, VIX.csv, DTB3.csv', # the files the folder must hold for this command
+                     files:str='<ASSET>.csv, <VOL_INDEX>.csv, DTB3.csv', # the files the folder must hold for this command
                     ) -> argparse.ArgumentParser:
-    "Add `--data-dir`, `--start` and `--end`, the options every command reads the market data with; returns `p`."
+    "Add `--data-dir`, `--asset`, `--vol-index`, `--start` and `--end`, the options every command reads the market with."
     g = p.add_argument_group('data')
     g.add_argument('--data-dir', type=path_arg, default=None,
                    help=f'folder with {files} (default: $DEEPREGIME_DATA, else a download)')
-    g.add_argument('--start', type=date_arg, default=start, help=start_help)
+    g.add_argument('--asset', type=_ticker_arg, default='SPY', help='ticker of the traded asset (default SPY)')
+    g.add_argument('--vol-index', type=_ticker_arg, default='VIX', help='ticker of its volatility index (default VIX)')
+    g.add_argument('--start', type=date_arg, default=start, action=_GivenStart,
+                   help=start_help + ('' if start is None else f" (default {start}, or the asset's first day if later)"))
     g.add_argument('--end', type=date_arg, default=end, help=end_help)
+    p.set_defaults(start_given=False)
     return p
+
+def market_from_args(a:argparse.Namespace, # parsed arguments of a parser with `add_data_options`
+                     **kwargs, # more `load_market` arguments, e.g. `tickers`
+                    ) -> pd.DataFrame:
+    "`load_market` as the data options ask; a default `--start` before the asset's data moves to its first day, in `a` too."
+    mkt = load_market(a.start, a.end, a.asset, a.vol_index, data_dir=a.data_dir,
+                      clip_start=not a.start_given, **kwargs)
+    if a.start is not None and _weekdays(pd.Timestamp(a.start), mkt.index[0]) > MAX_GAP: a.start = day(mkt.index[0])
+    return mkt
 
 # %% ../nbs/00_data.ipynb #a28e0a3c
 def plot_market(mkt:pd.DataFrame, # frame from `load_market`
-                ax=None, # two matplotlib axes (price, VIX); created when None
+                ax=None, # two matplotlib axes (price, volatility index); created when None
                ):
-    "SPY Adj Close (log scale) above the VIX close."
+    "The asset's Adj Close (log scale) above its volatility index's close."
     import matplotlib.pyplot as plt
     if ax is None: _, ax = plt.subplots(2, 1, figsize=(10, 5), sharex=True, height_ratios=(2, 1))
-    ax[0].semilogy(mkt.index, mkt['Adj Close'], lw=1, color='k'); ax[0].set_ylabel('SPY Adj Close (log)')
-    ax[1].plot(mkt.index, mkt['VIX'], lw=0.8, color='tab:red'); ax[1].set_ylabel('VIX')
-    ax[0].set_title(f'SPY and VIX, {mkt.index[0]:%Y-%m-%d} … {mkt.index[-1]:%Y-%m-%d}')
+    asset, vol = asset_name(mkt), mkt.attrs.get('vol_index', 'VIX')
+    ax[0].semilogy(mkt.index, mkt['Adj Close'], lw=1, color='k'); ax[0].set_ylabel(f'{asset} Adj Close (log)')
+    ax[1].plot(mkt.index, mkt['VIX'], lw=0.8, color='tab:red'); ax[1].set_ylabel(vol)
+    ax[0].set_title(f'{asset} and {vol}, {mkt.index[0]:%Y-%m-%d} … {mkt.index[-1]:%Y-%m-%d}')
     return ax

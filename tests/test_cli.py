@@ -25,13 +25,15 @@ def test_python_m_help(module):
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith(f'usage: python -m {module} '), r.stdout[:200]
     data = r.stdout.split('\ndata:\n')[1]
-    assert [l.split()[0] for l in data.splitlines() if l.startswith('  --')] == ['--data-dir', '--start', '--end'], data
+    assert [l.split()[0] for l in data.splitlines() if l.startswith('  --')] == ['--data-dir', '--asset', '--vol-index', '--start',
+                                                                               '--end'], data
 
-@pytest.mark.parametrize('args', [['--start', 'garbage'], ['--end', '2024-13-01']])
+@pytest.mark.parametrize('args,says', [(['--start', 'garbage'], 'not a date'), (['--end', '2024-13-01'], 'not a date'),
+                                       (['--asset', '../SPY'], 'not a ticker'), (['--vol-index', 'DTB3'], 'rate series')])
 @pytest.mark.parametrize('module', MODULES)
-def test_bad_dates_are_argparse_errors(module, args):
+def test_bad_data_options_are_argparse_errors(module, args, says):
     r = run([sys.executable, '-m', module, *args])
-    assert r.returncode == 2 and 'not a date' in r.stderr, (r.returncode, r.stderr[-500:])
+    assert r.returncode == 2 and says in r.stderr, (r.returncode, r.stderr[-500:])
 
 @pytest.mark.parametrize('module,flag', [('deepregime.training.train_transformer', '--out'),
                                          ('deepregime.backtest.backtest_leverage', '--json'),
