@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from .utils import ConfigMixin, day
+from .data import asset_name
 from .backtest.strategies import STRATEGIES
 from .backtest.engine import run_strategies
 from .backtest.report import strategy_table
@@ -118,7 +119,7 @@ def run_protocol(mkt:pd.DataFrame, # frame from `load_market`
                  seed:int=0, # training seed
                  strategies:dict=STRATEGIES, # name -> {regime: exposure}
                 ) -> dict:
-    "Backtest the strategies on the protocol's test signals: protocol, pred, results, table (and training settings)."
+    "Backtest the strategies on the protocol's test signals: protocol, pred, results, table, market (and training settings)."
     p = protocol if isinstance(protocol, Protocol) else make_protocol(protocol, mkt.index[0], mkt.index[-1])
     pred = regime_predictions_for(mkt, p, epochs, seed) if pred is None else check_predictions(pred)
     pred = pred.loc[p.test_start:p.test_end]
@@ -127,4 +128,6 @@ def run_protocol(mkt:pd.DataFrame, # frame from `load_market`
     results = run_strategies(pred['regime'], mkt, strategies, **kw)
     bh = results['buy_hold']
     log.info('%s protocol: %d returns %s … %s', p.name, len(bh), bh.index[0].date(), bh.index[-1].date())
-    return dict(protocol=p, pred=pred, results=results, table=strategy_table(results), epochs=epochs, seed=seed)
+    market = {'asset': asset_name(mkt), 'vol_index': mkt.attrs.get('vol_index', 'VIX')}
+    return dict(protocol=p, pred=pred, results=results, table=strategy_table(results), epochs=epochs, seed=seed,
+                market=market)

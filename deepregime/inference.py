@@ -54,12 +54,12 @@ def run_inference(a:argparse.Namespace, # parsed `inference_parser` arguments
     out = check_output_path(a.out, '--out') if a.out is not None else None
     trained = load_checkpoint(a.checkpoint)
     last = a.last if a.last is not None or a.start else 10
-    mkt = load_market(None, a.end, data_dir=a.data_dir)  # all history: the first windows need it, and it is cheap
+    mkt = load_market(None, a.end, a.asset, a.vol_index, data_dir=a.data_dir)  # all history: the first windows need it, and it is cheap
     pred = predict_regimes(trained, mkt, start=a.start, end=a.end, last=last)
     if out: write_atomic(out, lambda tmp: pred.to_csv(tmp, float_format='%.6f'))
     h = trained.train_config.horizon
     when = 'at the window end' if h == 0 else f'{h} trading days after the window end'
-    echo(f'regime {when} (0 = calm, 1 = stress):')
+    echo(f'{a.asset} regime {when} (0 = calm, 1 = stress):')
     echo(pred.round(4).to_string())
     return pred
 

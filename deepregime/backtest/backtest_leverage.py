@@ -8,7 +8,7 @@ import argparse, json, logging, math, time
 
 import pandas as pd
 
-from ..data import add_data_options, load_market
+from ..data import add_data_options, market_from_args
 from ..utils import (add_verbose, check_outputs, date_arg, echo, float_arg, folder_outputs, int_arg, path_arg,
                               run_command, write_atomic, write_text)
 from .strategies import STRATEGIES
@@ -74,9 +74,12 @@ def run_backtest(a:argparse.Namespace, # parsed `backtest_parser` arguments
     "The command's work on parsed arguments: outputs and inputs checked, data loaded, protocol run, results written."
     t0 = time.perf_counter()
     _check_outputs(a)
-    proto = make_protocol(a.protocol, a.start, a.end, split=a.split, cost_bps=a.cost_bps, spread_bps=a.spread_bps)
+    protocol = lambda: make_protocol(a.protocol, a.start, a.end, split=a.split, cost_bps=a.cost_bps,
+                                     spread_bps=a.spread_bps)
+    protocol()  # bad dates fail before the data are read
     pred = read_predictions(a.pred) if a.pred is not None else None
-    mkt = load_market(a.start, a.end, data_dir=a.data_dir)
+    mkt = market_from_args(a)
+    proto = protocol()  # on the dates the asset has (a late asset's data begin after the default start)
     run = run_protocol(mkt, proto, pred=pred, epochs=a.epochs, seed=a.seed)
     costs = None if proto.frictionless else cost_sensitivity(run['pred']['regime'], mkt, lag=proto.lag,
                                                               spread_bps=proto.spread_bps)
@@ -84,7 +87,7 @@ def run_backtest(a:argparse.Namespace, # parsed `backtest_parser` arguments
     per = summary['period']
     trading = 'frictionless' if proto.frictionless else \
         f'{proto.cost_bps:g} bp costs, T-bill + {proto.spread_bps:g} bp financing'
-    echo(f"{proto.name} protocol: {per['n_returns']} daily returns {per['start']} … {per['end']}; "
+    echo(f"{proto.name} protocol on {a.asset} (volatility index {a.vol_index}): {per['n_returns']} daily returns {per['start']} … {per['end']}; "
          f"lag {proto.lag}, {trading}")
     with pd.option_context('display.width', 200, 'display.max_columns', 30):
         echo(display_table(run['table']).to_string())

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..utils import day, json_number, write_atomic
+from ..data import asset_name
 from .strategies import STRATEGIES
 from .engine import run_strategies
 from .metrics import drawdown, performance_summary
@@ -104,7 +105,7 @@ def plot_regime_predictions(mkt:pd.DataFrame, # frame from `load_market`
                             labels:pd.Series|None=None, # labelled regime per date, drawn as a band
                             ax=None, # two matplotlib axes (price, probability); created when None
                            ):
-    "SPY (log) with predicted stress shaded and labelled stress as a band, stress probability below."
+    "The asset (log) with predicted stress shaded and labelled stress as a band, stress probability below."
     import matplotlib.pyplot as plt, matplotlib.dates as mdates
     from matplotlib.patches import Patch
     if ax is None: _, ax = plt.subplots(2, 1, figsize=(11, 6), sharex=True, height_ratios=(3, 1))
@@ -116,31 +117,33 @@ def plot_regime_predictions(mkt:pd.DataFrame, # frame from `load_market`
     top = 0.06 if labels is not None else 0.0  # leave room for the labels band
     band(pred['regime'].eq(1), top, 1 - top, color='tab:red', alpha=0.2)
     handles = [Patch(color='tab:red', alpha=0.2, label='predicted stress')]
-    title = 'SPY and predicted regimes'
+    asset = asset_name(mkt)
+    title = f'{asset} and predicted regimes'
     if labels is not None:
         lab = labels.reindex(pred.index)
         band(lab.eq(1), 0, 0.05, color='tab:blue', alpha=0.8)
         handles.append(Patch(color='tab:blue', alpha=0.8, label='labelled stress (band)'))
         title += f' — agreement with labels {(lab == pred["regime"]).mean():.1%}'
-    ax[0].legend(handles=handles, loc='upper left'); ax[0].set_ylabel('SPY Adj Close (log)'); ax[0].set_title(title)
+    ax[0].legend(handles=handles, loc='upper left'); ax[0].set_ylabel(f'{asset} Adj Close (log)'); ax[0].set_title(title)
     ax[1].plot(pred.index, pred['p_1'], lw=0.6, color='tab:red', drawstyle='steps-post')
     ax[1].axhline(0.5, ls='--', lw=0.8, color='grey')
     ax[1].set_ylim(0, 1); ax[1].set_ylabel('P(stress)')
     return ax
 
 # %% ../../nbs/05e_report.ipynb #0380d8e4
-LABELS = {'buy_hold': 'Buy & hold SPY', 'regime': 'Regime (1.0 / 0.0)',
+LABELS = {'buy_hold': 'Buy & hold {asset}', 'regime': 'Regime (1.0 / 0.0)',
           'regime_leveraged': 'Leveraged regime (1.5 / 0.3)'}
 
 def plot_equity(results:dict, # name -> backtest frame, as from `run_strategies`
                 ax=None, # two matplotlib axes (equity, drawdown); created when None
+                asset:str='SPY', # the traded asset, named in the legend
                ):
     "Equity curves (log scale) of the strategies above their drawdowns."
     import matplotlib.pyplot as plt
     if ax is None: _, ax = plt.subplots(2, 1, figsize=(11, 6), sharex=True, height_ratios=(3, 1.4))
     for name, bt in results.items():
         eq = pd.concat([pd.Series([1.0], index=[bt.index[0] - pd.Timedelta(days=1)]), bt['equity']])
-        ax[0].semilogy(eq.index, eq, lw=1, label=f'{LABELS.get(name, name)}: {eq.iloc[-1] - 1:+.0%}')
+        ax[0].semilogy(eq.index, eq, lw=1, label=f'{LABELS.get(name, name).format(asset=asset)}: {eq.iloc[-1] - 1:+.0%}')
         ax[1].plot(bt.index, drawdown(bt['net'])*100, lw=0.8)
     ax[0].legend(loc='upper left'); ax[0].set_ylabel('equity (log)'); _plain_log_axis(ax[0])
     ax[0].set_title(f'Strategies, {bt.index[0]:%Y-%m-%d} … {bt.index[-1]:%Y-%m-%d}')
@@ -151,10 +154,11 @@ def plot_equity(results:dict, # name -> backtest frame, as from `run_strategies`
 def results_json(run:dict, # from `run_protocol`: protocol, pred, results, table (and epochs, seed)
                  cost_table:pd.DataFrame|None=None, # optional, from `cost_sensitivity`
                 ) -> dict:
-    "The run as a JSON-ready dict: protocol, config, period, strategies' metrics (fractions)."
+    "The run as a JSON-ready dict: protocol, config, market (asset, volatility index), period, strategies' metrics."
     bt, p = next(iter(run['results'].values())), run['protocol']
     out = {'protocol': p.name, 'config': p.to_dict() | {'epochs': run.get('epochs'), 'seed': run.get('seed'),
                                                         'model': run['pred'].attrs.get('model')},
+           **({'market': run['market']} if 'market' in run else {}),
            'period': {'start': day(bt.index[0]), 'end': day(bt.index[-1]), 'n_returns': int(len(bt))},
            'strategies': {name: {k: (int(v) if k == 'n_returns' else json_number(v)) for k, v in row.items()}
                           for name, row in run['table'].iterrows()}}
@@ -172,7 +176,7 @@ def save_plots(run:dict, # from `run_protocol`
     import matplotlib.pyplot as plt
     folder, pred = Path(folder), run['pred']
     draw = {'regime_predictions.png': lambda: plot_regime_predictions(mkt, pred, pred.get('label')),
-            'equity_comparison.png': lambda: plot_equity(run['results'])}
+            'equity_comparison.png': lambda: plot_equity(run['results'], asset=asset_name(mkt))}
     paths = []
     for name, plot in draw.items():
         fig = plot()[0].figure

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..data import DataError, add_data_options, load_market
+from ..data import DataError, add_data_options, load_market, market_from_args
 from ..features import FEATURES, make_features
 from ..labels import Labeller, load_regimes
 from ..models.transformer_regime import ModelConfig
@@ -69,7 +69,7 @@ def train_parser(p:argparse.ArgumentParser|None=None, # parser to fill (e.g. a `
                 ) -> argparse.ArgumentParser:
     "Arguments of `python -m deepregime.training.train_transformer` (and `deepregime train`)."
     p = p or argparse.ArgumentParser(prog='python -m deepregime.training.train_transformer')
-    p.description = 'Train the regime Transformer on SPY/VIX and write a checkpoint.'
+    p.description = 'Train the regime Transformer on an asset and its volatility index (SPY/VIX) and write a checkpoint.'
     add_data_options(p, '2005-01-01', '2024-12-31', 'first date of the training data', 'last date of the training data')
     p.add_argument('--horizon', type=int_arg(0, 1000), default=0,
                    help='predict the regime this many trading days ahead (0 = published setup)')
@@ -91,13 +91,13 @@ def run_train(a:argparse.Namespace, # parsed `train_parser` arguments
     out = check_output_path(a.out, '--out')
     cfg = TrainConfig(horizon=a.horizon, epochs=a.epochs, batch_size=a.batch_size, val_frac=a.val_frac, seed=a.seed)
     t0 = time.perf_counter()
-    mkt = load_market(a.start, a.end, data_dir=a.data_dir)
+    mkt = market_from_args(a)
     labeller = labeller_from_regimes(a.regimes, mkt) if a.regimes is not None else None
     trained = train_regime_model(mkt, cfg, labeller=labeller, progress=progress_enabled())
     secs = time.perf_counter() - t0
     out = save_checkpoint(trained, out)
     first, last = trained.train_range_
-    echo(f'trained on {first} … {last}, {len(trained.history_)} epochs, {secs:.1f} s')
+    echo(f'trained on {a.asset} and {a.vol_index}, {first} … {last}, {len(trained.history_)} epochs, {secs:.1f} s')
     if trained.val_range_:
         echo(f'validation {trained.val_range_[0]} … {trained.val_range_[1]} (horizon {cfg.horizon}):')
         echo(evaluate(trained, mkt)[['n', 'accuracy', 'balanced_accuracy', 'f1_stress', 'confusion']].to_string())
