@@ -4,6 +4,7 @@
 
 # %% ../nbs/00c_splits.ipynb #84ef0c74
 from __future__ import annotations
+import logging
 from dataclasses import dataclass
 
 import pandas as pd
@@ -11,8 +12,10 @@ from fastcore.basics import patch
 
 from .utils import ConfigMixin, day
 
+log = logging.getLogger(__name__)
+
 # %% auto #0
-__all__ = ['Fold', 'ExpandingFolds', 'too_few_test_days']
+__all__ = ['log', 'Fold', 'ExpandingFolds', 'too_few_test_days']
 
 # %% ../nbs/00c_splits.ipynb #ea24504e
 @dataclass(frozen=True)
@@ -53,20 +56,28 @@ def split(self:ExpandingFolds, index:pd.DatetimeIndex, # trading days of the dat
     "The `Fold`s of `index`: test blocks from `first_test` on, each trained up to `purge` rows before its first day."
     if self.start is not None: index = index[index >= pd.Timestamp(self.start)]
     first = pd.Timestamp(self.first_test)
-    if not len(index) or not index[0] < first <= index[-1]:
+    if not len(index) or first > index[-1]:
         have = f'{day(index[0])} … {day(index[-1])}' if len(index) else 'none'
         raise ValueError(f'first_test {day(first)} must lie inside the data {have}')
-    folds, start = [], first
+    folds, skipped, start = [], [], first
     while start <= index[-1]:
         stop = start + pd.DateOffset(years=self.refit_years)
         test = index[(index >= start) & (index < stop)]
         if len(test):
             n_train = index.get_loc(test[0]) - self.purge
-            if n_train < self.min_train:
-                raise ValueError(f'the fold starting {day(test[0])} has {max(n_train, 0)} training rows; '
-                                 f'need at least {self.min_train}')
-            folds.append(Fold(len(folds), day(index[0]), day(index[n_train - 1]), day(test[0]), day(test[-1])))
+            if n_train < self.min_train: skipped.append(day(test[0]))  # only the first blocks: the window expands
+            else: folds.append(Fold(len(folds), day(index[0]), day(index[n_train - 1]), day(test[0]), day(test[-1])))
         start = stop
+    need = self.min_train + self.purge  # rows a test day needs before it
+    if not folds:
+        ok = (f'{day(index[need])}' if len(index) > need else
+              f'about {day(pd.bdate_range(index[0], periods=need + 1)[-1])} (weekdays counted, holidays not)')
+        raise ValueError(f'too little history: {len(index)} trading days {day(index[0])} … {day(index[-1])}, and a test '
+                         f'fold needs {need} before its first day ({self.min_train} training + {self.purge} purge); '
+                         f'the first test day that would work is {ok}')
+    if skipped: log.warning('test folds from %s skipped: fewer than %d training rows before them (the data begin on %s); '
+                            'the first fold tests from %s', ', '.join(skipped), self.min_train, day(index[0]),
+                            folds[0].test_start)
     return folds
 
 # %% ../nbs/00c_splits.ipynb #c805af5d

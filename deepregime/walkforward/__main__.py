@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from ..utils import (add_verbose, check_outputs, date_arg, echo, folder_outputs, int_arg, run_command,
                              write_text)
-from ..data import add_data_options, load_market
+from ..data import add_data_options, market_from_args
 from ..features import LOOKBACK
 from .config import BASELINES, TRANSFORMER_HORIZONS, WalkForwardConfig
 from .cache import CACHE_DIR, check_output_dir
@@ -63,7 +63,7 @@ def config_from_args(a:argparse.Namespace # parsed command line
             for x in ([f'transformer_h{h}' for h in a.horizon] if n == 'transformer' else [n]):
                 if x not in methods: methods.append(x)
     if 'buy_hold' not in methods: methods.insert(0, 'buy_hold')
-    cfg = WalkForwardConfig(start=a.start, end=a.end, first_test=a.first_test, refit_years=a.refit_years,
+    cfg = WalkForwardConfig(start=a.start, end=a.end, asset=a.asset, vol_index=a.vol_index, first_test=a.first_test, refit_years=a.refit_years,
                             epochs=a.epochs, warm_epochs=a.warm_epochs, methods=tuple(methods),
                             warm_start=not a.no_warm_start, seed=a.seed)
     need = max(cfg.horizons, default=0) + cfg.window + LOOKBACK  # a longer horizon needs a longer purge
@@ -79,7 +79,8 @@ def run_walkforward(a:argparse.Namespace # parsed command line
     out_json, out_signals, *_ = check_outputs((a.json, '--json'), (a.signals, '--signals'), *plots)
     cache_dir = None if a.no_cache else check_output_dir(a.cache_dir, '--cache-dir')
     cfg = config_from_args(a)
-    mkt = load_market(cfg.start, cfg.end, data_dir=a.data_dir)
+    mkt = market_from_args(a)
+    cfg = replace(cfg, start=a.start)  # a late asset starts on its first day
     res = walk_forward(mkt, cfg, cache_dir=cache_dir, n_jobs=a.jobs)
     tab = comparison_table(res, mkt)
     clf = classification_table(res, mkt) if cfg.horizons else None

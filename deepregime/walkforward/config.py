@@ -15,20 +15,22 @@ __all__ = ['TRANSFORMER_HORIZONS', 'BASELINES', 'CALM_STRESS', 'WalkForwardConfi
 # %% ../../nbs/06a_config.ipynb #d8a043b7
 TRANSFORMER_HORIZONS = (0, 1, 5, 10)
 BASELINES = ('buy_hold', 'persistence', 'vix_threshold', 'hmm', 'jump_model', 'vol_target')
-CALM_STRESS = {0: 1.0, 1: 0.0}  # regime -> SPY exposure: invested when calm, T-bills under stress
+CALM_STRESS = {0: 1.0, 1: 0.0}  # regime -> exposure to the asset: invested when calm, T-bills under stress
 
 # %% ../../nbs/06a_config.ipynb #b455bf04
 @dataclass
 class WalkForwardConfig(ConfigMixin):
     "Every setting of a walk-forward run; stored beside its results."
-    start:str = '1993-01-29' # first data date (SPY's first trading day)
+    start:str = '1993-01-29' # first data date (SPY's first trading day; a later-starting asset starts on its own)
     end:str = '2024-12-31' # last data date
+    asset:str = 'SPY' # the traded asset
+    vol_index:str = 'VIX' # its volatility index
     first_test:str = '2005-01-01' # first day of the first test fold
     refit_years:int = 1 # years per test fold: models are refitted this often
     purge:int = 90 # trading days between the last training row and the first test day
     min_train:int = 750 # fewest training rows a fold may have
     methods:tuple = BASELINES + tuple(f'transformer_h{h}' for h in TRANSFORMER_HORIZONS) # methods to run
-    mapping:dict = field(default_factory=lambda: dict(CALM_STRESS)) # regime -> SPY exposure of the regime methods
+    mapping:dict = field(default_factory=lambda: dict(CALM_STRESS)) # regime -> exposure of the regime methods
     costs:tuple = (0., 2., 10.) # cost levels of the table, bp per unit of turnover
     spread_bps:float = 50. # financing spread over T-bills on borrowed money
     jump_penalty:float = 10. # lambda of the jump model

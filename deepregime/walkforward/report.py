@@ -130,13 +130,13 @@ def report(res:WalkForwardResult, # from `walk_forward` or `load_result`
     "The run, the comparison table and the classification table as printed by the command line."
     cfg, (start, end, n) = res.config, tab.attrs['period']
     fits = f'{len(res.info)} fold fits, {int(res.info["cached"].sum())} from the cache; ' if len(res.info) else ''
-    lines = [f'walk-forward {cfg.start} … {cfg.end}: {len(res.folds)} folds '
+    lines = [f'walk-forward on {cfg.asset} and {cfg.vol_index}, {cfg.start} … {cfg.end}: {len(res.folds)} folds '
              f'({res.folds[0].test_start} … {res.folds[-1].test_end}), '
              f'refit every {cfg.refit_years} year(s), purge {cfg.purge} days; Transformer at most {cfg.epochs} epochs'
              + (f', {min(cfg.warm_epochs, cfg.epochs)} per warm-started fold' if cfg.warm_start else ' per fold'),
              f'{fits}wall time {res.wall_time:.1f} s' + (f' with {n_jobs} worker process(es)' if n_jobs else ''),
              f'\nout of sample {start} … {end} ({n} daily returns); signal at the close, held from the next day; '
-             f'regime methods {cfg.mapping[0]:g} x SPY when calm, {cfg.mapping[1]:g} x under stress; '
+             f'regime methods {cfg.mapping[0]:g} x {cfg.asset} when calm, {cfg.mapping[1]:g} x under stress; '
              'Sharpe of excess returns, p = HAC test of its difference to buy & hold']
     with pd.option_context('display.width', 250, 'display.max_rows', 500, 'display.max_columns', 30):
         lines.append(display_comparison(tab).to_string())
