@@ -12,7 +12,7 @@ import pandas as pd
 
 from .utils import (add_verbose, check_output_path, check_outputs, date_arg, day, echo, exit_interrupted,
                               json_number, path_arg, run_command, write_text)
-from .data import MAX_RATE_FILL, DataError, add_data_options, load_market, load_series
+from .data import MAX_RATE_FILL, DataError, add_data_options, asset_name, load_market, load_series, market_from_args
 from .features import FEATURES, make_features
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ def exposures_now(table:pd.DataFrame, # from `stress_now`
 def plot_now(mkt:pd.DataFrame, # frame from `load_market`
              days:int=252, # trading days shown
             ):
-    "SPY and the VIX over the last `days`, stress days shaded (KMeans fitted on the history before them)."
+    "The asset and its volatility index over the last `days`, stress days shaded (KMeans fitted on the history before them)."
     from deepregime.regimes.kmeans import KMeansLabeller
     from deepregime.labels import plot_regimes
     feats = make_features(mkt)[FEATURES]
@@ -110,14 +110,15 @@ def why_not_latest(mkt:pd.DataFrame, # frame from `load_market`
                    end:str|None=None, # the day asked about (None: the latest)
                    data_dir:str|None=None, # the CSV folder `mkt` came from
                   ) -> str|None:
-    "None when `mkt` ends on SPY's last trading day up to `end`; else which day it answers for, and why."
-    spy = load_series('SPY', data_dir=data_dir).index
+    "None when `mkt` ends on its asset's last trading day up to `end`; else which day it answers for, and why."
+    asset, vol = asset_name(mkt), mkt.attrs.get('vol_index', 'VIX')
+    spy = load_series(asset, data_dir=data_dir).index
     want = spy[spy <= (pd.Timestamp(end) if end else spy[-1])][-1]
     if mkt.index[-1] >= want: return None
-    vix = load_series('VIX', data_dir=data_dir).index
-    why = (f'the VIX has no value on {day(want)}' if want not in vix else
+    vix = load_series(vol, data_dir=data_dir).index
+    why = (f'the {vol} has no value on {day(want)}' if want not in vix else
            f'the T-bill rate (DTB3) has no value within {MAX_RATE_FILL} days of {day(want)}')
-    return (f"answers for {day(mkt.index[-1])}, not {day(want)}, SPY's last trading day"
+    return (f"answers for {day(mkt.index[-1])}, not {day(want)}, {asset}'s last trading day"
             f"{' up to --end' if end else ''}: {why}")
 
 def now_parser(p:argparse.ArgumentParser|None=None, # parser to fill (a subcommand's), or None for a new one
@@ -138,16 +139,16 @@ def run_now(a:argparse.Namespace, # parsed `now_parser` arguments
     "Answer `deepregime now`: print the table, write the optional plot and JSON; returns the JSON dict."
     check_outputs((a.plot, '--plot'), (a.json, '--json'))
     if a.checkpoint is not None and not Path(a.checkpoint).is_file(): raise ValueError(f'--checkpoint: no file {a.checkpoint}')
-    mkt = load_market(a.start, a.end, data_dir=a.data_dir)
+    mkt = market_from_args(a)
     gap = why_not_latest(mkt, a.end, a.data_dir)
     tab = stress_now(mkt, a.detectors, a.checkpoint)
     per, other = exposures_now(tab, mkt)
     head = f"latest trading day in the data: {tab.attrs['date']}" if gap is None else gap
-    echo(f"{head} (detectors fitted on {' … '.join(tab.attrs['fitted'])})")
+    echo(f"{head} ({a.asset} and {a.vol_index}; detectors fitted on {' … '.join(tab.attrs['fitted'])})")
     echo(tab.join(per.rename(columns={'regime': 'exposure 1/0', 'regime_leveraged': 'exposure 1.5/0.3'})).round(3).to_string())
     echo(f"without a detector: buy & hold {other['buy_hold']:.2f}, volatility target {other['vol_target']:.2f}")
-    echo('exposures are fractions of equity in SPY held from the next trading day; the rest earns the T-bill rate')
-    summary = {'date': tab.attrs['date'], 'fitted': list(tab.attrs['fitted']),
+    echo(f'exposures are fractions of equity in {a.asset} held from the next trading day; the rest earns the T-bill rate')
+    summary = {'date': tab.attrs['date'], 'asset': a.asset, 'vol_index': a.vol_index, 'fitted': list(tab.attrs['fitted']),
                'warnings': ([] if gap is None else [gap]) + tab.attrs['warnings'],
                'detectors': {n: {'p_stress': json_number(r['p_stress']), 'regime': int(r['regime']),
                                  'exposure': {s: json_number(per.loc[n, s]) for s in per.columns}} for n, r in tab.iterrows()},
@@ -166,7 +167,7 @@ def data_parser(p:argparse.ArgumentParser|None=None, # parser to fill, or None
                ) -> argparse.ArgumentParser:
     "Arguments of `deepregime data`."
     p = p or argparse.ArgumentParser(prog='deepregime data')
-    p.description = 'Load, validate and align SPY, the VIX and the T-bill rate; print what was loaded.'
+    p.description = 'Load, validate and align an asset (SPY), its volatility index (VIX) and the T-bill rate; print what was loaded.'
     add_data_options(p, None, None, 'first day (default: the first day in the data)', 'last day (default: the last)')
     p.add_argument('--out', default=None, help='also write the aligned frame as CSV')
     return add_verbose(p)
@@ -174,8 +175,8 @@ def data_parser(p:argparse.ArgumentParser|None=None, # parser to fill, or None
 def run_data(a:argparse.Namespace) -> pd.DataFrame:
     "Load the market frame, print its summary, optionally write it."
     out = check_output_path(a.out, '--out') if a.out is not None else None
-    mkt = load_market(a.start, a.end, data_dir=a.data_dir)
-    echo(f'{len(mkt)} trading days {day(mkt.index[0])} … {day(mkt.index[-1])}')
+    mkt = market_from_args(a)
+    echo(f'{a.asset} and {a.vol_index}: {len(mkt)} trading days {day(mkt.index[0])} … {day(mkt.index[-1])}')
     echo(mkt.describe().T[['min', 'mean', 'max']].round(4).to_string())
     if out:
         from deepregime.utils import write_atomic
@@ -197,7 +198,7 @@ def run_labels(a:argparse.Namespace) -> pd.DataFrame:
     "Label the days, print the regime summary, write the parquet file."
     from deepregime.labels import label_regimes, regime_summary, save_regimes
     out = check_output_path(a.out, '--out')
-    mkt = load_market(a.start, a.end, data_dir=a.data_dir)
+    mkt = market_from_args(a)
     df = label_regimes(mkt, end=a.train_end)
     echo(regime_summary(df['regime']).round(3).to_string())
     echo(f'regimes: {save_regimes(df, out)}')

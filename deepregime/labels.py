@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .data import DataError
+from .data import DataError, asset_name
 from .features import FEATURES, FeatureScaler, make_features
 from .utils import write_atomic
 # the labellers are defined below and exported to deepregime/regimes/; this module re-exports them
@@ -42,7 +42,7 @@ def label_regimes(mkt:pd.DataFrame, # frame from `load_market`
                   end=None, # last date of the training period (inclusive); None = to the last row (in-sample labels)
                   labeller:Labeller|None=None, # unfitted labeller; defaults to `KMeansLabeller()`
                  ) -> pd.DataFrame:
-    "SPY `Adj Close`, `VIX`, the features and `regime` per feature day, the labeller fitted on `start`…`end` only."
+    "The asset's `Adj Close`, `VIX`, the features and `regime` per feature day, the labeller fitted on `start`…`end` only."
     feats = make_features(mkt)
     train = feats.loc[start:end]
     if train.empty: raise DataError(f'no feature rows between {start} and {end} to fit the labeller on')
@@ -50,7 +50,7 @@ def label_regimes(mkt:pd.DataFrame, # frame from `load_market`
     labeller.fit(train)
     out = mkt.loc[feats.index, ['Adj Close', 'VIX']].join(feats)
     out['regime'] = labeller.predict(feats)
-    out.attrs['labeller'] = labeller.to_dict()
+    out.attrs.update(mkt.attrs, labeller=labeller.to_dict())  # the market it came from (asset, vol_index), the labeller
     return out
 
 # %% ../nbs/02_labels.ipynb #a8b11ed9
@@ -58,7 +58,7 @@ def plot_regimes(df:pd.DataFrame, # frame with `Adj Close`, `VIX` and `regime` (
                  train_end=None, # date to mark as the end of the training period
                  ax=None, # two matplotlib axes (price, VIX); created when None
                 ):
-    "SPY (log) and the VIX with stress days (regime > 0) shaded."
+    "The asset (log) and its volatility index with stress days (regime > 0) shaded."
     import matplotlib.pyplot as plt
     if ax is None: _, ax = plt.subplots(2, 1, figsize=(10, 5.5), sharex=True, height_ratios=(2, 1))
     stress = (df['regime'] > 0).to_numpy()
@@ -67,7 +67,8 @@ def plot_regimes(df:pd.DataFrame, # frame with `Adj Close`, `VIX` and `regime` (
         a.fill_between(df.index, 0, 1, where=stress, step='mid', color='tab:orange', alpha=0.35, lw=0,
                        transform=a.get_xaxis_transform(), label='stress (regime 1)')
         if train_end is not None: a.axvline(pd.Timestamp(train_end), color='tab:blue', ls='--', lw=1)
-    ax[0].set_yscale('log'); ax[0].set_ylabel('SPY Adj Close (log)'); ax[1].set_ylabel('VIX')
+    ax[0].set_yscale('log'); ax[0].set_ylabel(f'{asset_name(df)} Adj Close (log)')
+    ax[1].set_ylabel(df.attrs.get('vol_index', 'VIX'))
     ax[0].yaxis.set_major_locator(plt.LogLocator(subs=(1, 2, 5)))
     ax[0].yaxis.set_major_formatter(plt.ScalarFormatter()); ax[0].yaxis.set_minor_formatter(plt.NullFormatter())
     ax[0].legend(loc='upper left', frameon=False)
