@@ -31,9 +31,11 @@ FEATURE_SETS = {'seed': SEED_FEATURES, 'extended': SEED_FEATURES + EXTENDED_FEAT
 # %% ../nbs/01b_feature_sets.ipynb #5cb624ec
 def load_cross_market(end:str|None=None, # last date (None: the last common day)
                       data_dir:str|None=None, # CSV folder (default: $DEEPREGIME_DATA)
+                      asset:str='SPY', # the traded asset
+                      vol_index:str='VIX', # its volatility index
                      ) -> pd.DataFrame:
     "The market frame `cross_asset` reads: `CROSS_TICKERS` joined from their common start, carried `CROSS_FILL` days."
-    return load_market(None, end, data_dir=data_dir, tickers=CROSS_TICKERS, fill_tickers=CROSS_FILL)
+    return load_market(None, end, asset, vol_index, data_dir=data_dir, tickers=CROSS_TICKERS, fill_tickers=CROSS_FILL)
 
 # %% ../nbs/01b_feature_sets.ipynb #390e02ee
 def ew_downside(r:pd.Series, # daily simple returns

@@ -5,14 +5,14 @@
 # %% ../nbs/07_forecasting.ipynb #a88f6dfd
 from __future__ import annotations
 import argparse, json, logging, time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
 from .utils import ConfigMixin, add_verbose, check_outputs, day, echo, float_arg, int_arg
 from .utils import json_number, progress_enabled, run_command, write_atomic, write_text
-from .data import add_data_options, load_market, load_series
+from .data import add_data_options, asset_name, load_series, market_from_args
 from .features import FEATURES, make_features
 from .regimes.registry import FORECASTERS, MethodSettings, make_detector, make_forecaster
 from .feature_sets import CROSS_TICKERS, FEATURE_SETS, feature_set, load_cross_market
@@ -42,8 +42,10 @@ class ForecastConfig(ConfigMixin):
     features:str = 'extended' # a key of `FEATURE_SETS`
     methods:tuple = METHODS # forecasters to run
     quantile:float|None = None # threshold quantile; None = the target's default (0.8 vol, 0.2 drawdown)
-    start:str = '1993-01-29' # first data date
+    start:str = '1993-01-29' # first data date (a later-starting asset starts on its own first day)
     end:str = '2024-12-31' # last data date
+    asset:str = 'SPY' # the asset whose future volatility or drawdown is forecast
+    vol_index:str = 'VIX' # its volatility index
     first_test:str = '2005-01-01' # first day of the first test fold
     refit_years:int = 1 # years per test fold
     purge:int = 90 # trading days between the last training row and the first test day (chapter 06)
@@ -167,6 +169,8 @@ def prepare_folds(mkt:pd.DataFrame, # market frame (targets)
                                    f'start, first {day(hole[0])}: their data lack days the asset traded')
     kept = [f for f in folds if len(feats.loc[:f.train_end]) >= cfg.min_train and len(feats.loc[f.test_start:f.test_end])]
     if not kept: raise ValueError(f'no fold has {cfg.min_train} training rows of the {cfg.features} features')
+    if len(kept) < len(folds): log.warning('folds testing from %s skipped: fewer than %d rows of the %s features before them',
+                                           ', '.join(f.test_start for f in folds if f not in kept), cfg.min_train, cfg.features)
     test = feats.loc[kept[0].test_start:kept[-1].test_end].index
     for h in sorted(cfg.horizons, reverse=True):  # the longest horizon has the fewest known targets
         known = (values[h].reindex(test).notna().to_numpy() if values is not None
@@ -205,6 +209,9 @@ def forecast_walk_forward(mkt:pd.DataFrame, # frame from `load_market` covering 
     "Fit and forecast every method on every fold; the test-day forecasts concatenated."
     from tqdm.auto import tqdm
     cfg = (cfg or ForecastConfig()).check()
+    for frame in (mkt, feature_mkt):
+        if frame is not None and asset_name(frame) != cfg.asset:
+            raise ValueError(f'a market frame holds {asset_name(frame)}, the config asks for {cfg.asset}')
     t0, mkt = time.perf_counter(), mkt.loc[cfg.start:cfg.end]
     folds = cfg.folds(mkt.index) if folds is None else folds
     feats = feature_set(mkt if feature_mkt is None else feature_mkt.loc[cfg.start:cfg.end], cfg.features)
@@ -295,7 +302,7 @@ def forecasting_parser(p:argparse.ArgumentParser|None=None, # parser to fill (e.
     d = ForecastConfig()
     p = p or argparse.ArgumentParser(prog='python -m deepregime.forecasting')
     p.description = 'Walk-forward forecasts of forward-looking stress targets, scored.'
-    add_data_options(p, d.start, d.end, files=f'SPY, VIX and DTB3 CSVs ({", ".join(CROSS_TICKERS)} too for cross_asset)')
+    add_data_options(p, d.start, d.end, files=f'<ASSET>, <VOL_INDEX> and DTB3 CSVs ({", ".join(CROSS_TICKERS)} too for cross_asset)')
     p.add_argument('--target', choices=TARGETS, default=d.target, help='forward-looking target')
     p.add_argument('--horizon', type=int_arg(1, d.purge - 1), nargs='+', default=list(d.horizons), help='horizons')
     p.add_argument('--features', choices=tuple(FEATURE_SETS), default=d.features, help='feature set')
@@ -313,12 +320,13 @@ def run_forecasting(a:argparse.Namespace, # parsed command line
     "Check the outputs, run, print the skill table; write JSON and forecasts if asked."
     out_json, out_fc = check_outputs((a.json, '--json'), (a.forecasts, '--forecasts'))
     cfg = ForecastConfig(target=a.target, horizons=tuple(a.horizon), features=a.features, methods=tuple(a.methods),
-                         quantile=a.quantile, start=a.start, end=a.end, seed=a.seed,
-                         transformer={} if a.epochs is None else {'epochs': a.epochs}).check()
-    mkt = load_market(cfg.start, cfg.end, data_dir=a.data_dir)
+                         quantile=a.quantile, start=a.start, end=a.end, asset=a.asset, vol_index=a.vol_index,
+                         seed=a.seed, transformer={} if a.epochs is None else {'epochs': a.epochs}).check()
+    mkt = market_from_args(a)
+    cfg = replace(cfg, start=a.start)  # a late asset starts on its first day
     cross = cfg.features == 'cross_asset'  # its own frame: the join starts where the extra tickers start
-    fmkt = load_cross_market(cfg.end, a.data_dir) if cross else None
-    res = forecast_walk_forward(mkt, cfg, fmkt, calendar=load_series('SPY', data_dir=a.data_dir).index)
+    fmkt = load_cross_market(cfg.end, a.data_dir, cfg.asset, cfg.vol_index) if cross else None
+    res = forecast_walk_forward(mkt, cfg, fmkt, calendar=load_series(cfg.asset, data_dir=a.data_dir).index)
     skill = forecast_skill(res.forecasts)
     eco = pd.concat([economic_table(res.forecasts, mkt, h).assign(h=h) for h in cfg.horizons], ignore_index=True)
     echo(skill_table(skill).round(4).to_string())
