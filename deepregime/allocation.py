@@ -5,20 +5,20 @@
 # %% ../nbs/08_allocation.ipynb #ca7a5bf9
 from __future__ import annotations
 import argparse, json, logging, time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from fastcore.basics import patch
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import clone
 
 from .utils import (ConfigMixin, add_verbose, check_outputs, date_arg, day, echo, float_arg, folder_outputs,
                               int_arg, json_number, run_command, write_bytes, write_text)
-from .data import add_data_options, load_market, load_series
+from .data import add_data_options, asset_name, load_series, market_from_args
 from .regimes.base import RegimeDetector
 from .regimes.registry import MethodSettings, make_detector
-from .backtest.multi_asset import ASSETS, TICKERS, backtest_assets, multi_asset_returns
+from .backtest.multi_asset import TICKERS, backtest_assets, multi_asset_returns
+from .allocators import BENCHMARKS, default_allocators
 from .backtest.metrics import performance_summary
 from .backtest.stats import sharpe_diff_test
 from .splits import ExpandingFolds, too_few_test_days
@@ -27,149 +27,10 @@ from .walkforward.folds import FoldData
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'SIXTY_FORTY', 'SPY_ONLY', 'REGIME_MIX', 'OBJECTIVES', 'COVARIANCES', 'BENCHMARKS', 'ALLOCATORS',
-           'MIN_TEST_DAYS', 'PLOT_FILES', 'AssetAllocator', 'mix_row', 'StaticWeights', 'RegimeMix', 'optimal_weights',
-           'Optimized', 'RegimeOptimized', 'make_allocator', 'default_allocators', 'AllocationConfig', 'AllocationRun',
-           'allocation_walk_forward', 'allocation_backtests', 'allocation_table', 'format_allocation_table',
-           'mean_weights', 'allocation_report', 'allocation_json', 'plot_allocation_equity', 'plot_allocation_weights',
-           'save_allocation_plots', 'allocation_parser', 'run_allocation', 'main']
-
-# %% ../nbs/08_allocation.ipynb #36431400
-class AssetAllocator(BaseEstimator):
-    "Base of the multi-asset allocators: a weight table per regime learned from training returns, then looked up."
-    def fit(self, returns:pd.DataFrame, # daily returns of the training rows, one column per asset
-            regimes:pd.Series|None=None, # regime per training day, known at its close (for allocators that use it)
-           ) -> AssetAllocator:
-        "Learn the weight table from the training rows only; returns `self`."
-        if not isinstance(returns, pd.DataFrame) or not isinstance(returns.index, pd.DatetimeIndex):
-            raise ValueError('returns must be a DataFrame indexed by date')
-        if returns.isna().any().any() or len(returns) < 2: raise ValueError('returns must be at least 2 rows, no NaN')
-        self.assets_ = list(returns.columns)
-        self.table_ = self._table(returns, regimes).astype(float).rename_axis('regime')
-        return self
-
-    def _table(self, returns, regimes) -> pd.DataFrame: raise NotImplementedError
-
-# %% ../nbs/08_allocation.ipynb #43824286
-@patch
-def weights(self:AssetAllocator, regimes:pd.Series|None, # regime per signal date (ignored by static allocators)
-            index:pd.DatetimeIndex, # the signal dates
-           ) -> pd.DataFrame:
-    "Target weight of each asset per date of `index` (columns = the assets of `fit`)."
-    name, index = type(self).__name__, pd.DatetimeIndex(index, name='date')
-    if not hasattr(self, 'table_'): raise ValueError(f'{name} is not fitted: call fit(returns) first')
-    t = self.table_
-    if list(t.index) == ['any']: return pd.DataFrame(np.repeat(t.to_numpy(), len(index), 0), index, t.columns)
-    if regimes is None: raise ValueError(f'{name} needs the regime of every date')
-    r = regimes.reindex(index)
-    if r.isna().any():
-        raise ValueError(f'{name}: no regime on {int(r.isna().sum())} dates, first {day(index[r.isna()][0])}')
-    unknown = sorted(set(r.astype(int)) - set(t.index))
-    if unknown: raise ValueError(f'{name}: regimes {unknown} have no weights (fitted: {list(t.index)})')
-    return pd.DataFrame(t.loc[r.astype(int).to_numpy()].to_numpy(), index, t.columns)
-
-# %% ../nbs/08_allocation.ipynb #d5f3dc5c
-SIXTY_FORTY = {'SPY': .6, 'TLT': .4}  # the balanced benchmark
-SPY_ONLY = {'SPY': 1.}  # buy & hold of SPY
-REGIME_MIX = {0: {'SPY': 1.}, 1: {'TLT': .5, 'GLD': .5}}  # calm -> stocks, stress -> bonds and gold (fixed ex ante)
-
-def mix_row(mix:dict, # asset -> weight
-            assets:list, # the assets of the returns
-           ) -> pd.Series:
-    "`mix` as a weight per asset of `assets` (0 for those it does not name), checked."
-    unknown = sorted(set(mix) - set(assets))
-    if unknown: raise ValueError(f'mix names assets {unknown} that are not in the returns {list(assets)}')
-    w = pd.Series(mix, dtype=float).reindex(list(assets), fill_value=0.)
-    if not np.isfinite(w).all(): raise ValueError(f'mix weights must be finite, got {mix}')
-    return w
-
-class StaticWeights(AssetAllocator):
-    "The same weights on every day, e.g. 60/40."
-    def __init__(self, mix:dict=SIXTY_FORTY, # asset -> weight
-                ): self.mix = mix
-    def _table(self, returns, regimes): return mix_row(self.mix, returns.columns).to_frame('any').T
-
-class RegimeMix(AssetAllocator):
-    "A fixed mix per regime, e.g. calm -> 100 % SPY, stress -> 50 % TLT / 50 % GLD."
-    def __init__(self, mixes:dict=REGIME_MIX, # regime -> {asset: weight}
-                ): self.mixes = mixes
-    def _table(self, returns, regimes):
-        return pd.DataFrame({int(k): mix_row(m, returns.columns) for k, m in self.mixes.items()}).T.sort_index()
-
-# %% ../nbs/08_allocation.ipynb #07e0e148
-OBJECTIVES = ('risk_parity', 'min_variance')
-COVARIANCES = ('ledoit_wolf', 'shrunk')
-
-def optimal_weights(returns:pd.DataFrame, # daily returns, one column per asset
-                    objective:str='risk_parity', # 'risk_parity' (equal risk contributions) or 'min_variance'
-                    covariance:str='ledoit_wolf', # shrinkage: 'ledoit_wolf' or 'shrunk' (sklearn's fixed 0.1)
-                   ) -> pd.Series:
-    "Long-only, fully invested weights from a shrunk covariance of `returns`, no expected returns (skfolio)."
-    if objective not in OBJECTIVES: raise ValueError(f'objective must be one of {OBJECTIVES}, got {objective!r}')
-    if covariance not in COVARIANCES: raise ValueError(f'covariance must be one of {COVARIANCES}, got {covariance!r}')
-    from skfolio import RiskMeasure
-    from skfolio.moments import LedoitWolf, ShrunkCovariance
-    from skfolio.optimization import MeanRisk, ObjectiveFunction, RiskBudgeting
-    from skfolio.prior import EmpiricalPrior
-    prior = EmpiricalPrior(covariance_estimator=LedoitWolf() if covariance == 'ledoit_wolf' else ShrunkCovariance())
-    if objective == 'risk_parity': model = RiskBudgeting(risk_measure=RiskMeasure.VARIANCE, prior_estimator=prior)
-    else: model = MeanRisk(objective_function=ObjectiveFunction.MINIMIZE_RISK, prior_estimator=prior)
-    return pd.Series(model.fit(returns).weights_, index=returns.columns, name='weight')
-
-# %% ../nbs/08_allocation.ipynb #4d7ec8b2
-class Optimized(AssetAllocator):
-    "Static risk parity or minimum variance from the shrunk covariance of all training returns."
-    def __init__(self, objective:str='risk_parity', # see `optimal_weights`
-                 covariance:str='ledoit_wolf', # see `optimal_weights`
-                ): self.objective, self.covariance = objective, covariance
-    def _table(self, returns, regimes):
-        return optimal_weights(returns, self.objective, self.covariance).to_frame('any').T
-
-class RegimeOptimized(Optimized):
-    "Risk parity or minimum variance per regime, each from the training returns earned while that regime was held."
-    def __init__(self, objective:str='risk_parity', # see `optimal_weights`
-                 covariance:str='ledoit_wolf', # see `optimal_weights`
-                 n_regimes:int=2, # regimes 0 … n_regimes-1 get a row
-                 min_days:int=120, # fewer training days in a regime: use all training days for it
-                ):
-        super().__init__(objective, covariance)
-        self.n_regimes, self.min_days = n_regimes, min_days
-
-    def _table(self, returns, regimes):
-        if regimes is None: raise ValueError(f'{type(self).__name__} needs the regimes of the training days')
-        held = regimes.shift(1).reindex(returns.index)  # regime known at the close before each return
-        rows, self.fallback_ = {}, []
-        for k in range(int(self.n_regimes)):
-            x = returns[held == k]
-            if len(x) < self.min_days:
-                log.warning('regime %d: %d training days < min_days %d; using all days', k, len(x), self.min_days)
-                x = returns; self.fallback_.append(k)
-            rows[k] = optimal_weights(x, self.objective, self.covariance)
-        return pd.DataFrame(rows).T
-
-# %% ../nbs/08_allocation.ipynb #ce8eba45
-BENCHMARKS = ('60_40', 'spy')  # every allocator is tested against these
-
-ALLOCATORS = {  # name -> settings (an `AllocationConfig`; no entry reads one yet) -> an unfitted allocator
-    'spy': lambda c: StaticWeights(SPY_ONLY),
-    '60_40': lambda c: StaticWeights(SIXTY_FORTY),
-    'risk_parity': lambda c: Optimized(),
-    'regime_mix': lambda c: RegimeMix(),
-    'regime_risk_parity': lambda c: RegimeOptimized(),
-    'regime_min_variance': lambda c: RegimeOptimized('min_variance'),
-}
-
-def make_allocator(name:str, # a key of `ALLOCATORS`
-                   cfg=None, # the run's settings (an `AllocationConfig`)
-                  ) -> AssetAllocator:
-    "The unfitted allocator registered as `name`."
-    if name not in ALLOCATORS: raise ValueError(f'unknown allocator {name!r}; known: {", ".join(ALLOCATORS)}')
-    return ALLOCATORS[name](cfg)
-
-def default_allocators(cfg=None, # the run's settings (an `AllocationConfig`)
-                      ) -> dict:
-    "Name -> unfitted allocator: the two benchmarks, static risk parity, and the three regime-aware allocators."
-    return {n: make_allocator(n, cfg) for n in ALLOCATORS}
+__all__ = ['log', 'MIN_TEST_DAYS', 'PLOT_FILES', 'AllocationConfig', 'AllocationRun', 'allocation_walk_forward',
+           'allocation_backtests', 'allocation_table', 'format_allocation_table', 'mean_weights', 'allocation_report',
+           'allocation_json', 'plot_allocation_equity', 'plot_allocation_weights', 'save_allocation_plots',
+           'allocation_parser', 'run_allocation', 'main']
 
 # %% ../nbs/08_allocation.ipynb #27221cb2
 @dataclass
@@ -177,6 +38,8 @@ class AllocationConfig(ConfigMixin):
     "Every setting of an allocation walk-forward; stored in its results file."
     start:str = '2004-11-18' # first data date: GLD's first day, where SPY, TLT, GLD and the VIX all have data
     end:str = '2025-09-26' # last data date: TLT's and GLD's last day in the snapshot
+    asset:str = 'SPY' # the equity sleeve, held with TLT and GLD
+    vol_index:str = 'VIX' # its volatility index, which the regimes read
     first_test:str = '2009-01-01' # first test year leaving >= min_train training rows (2008 leaves 694)
     refit_years:int = 1 # years per test fold
     purge:int = 90 # trading days between the last training row and the first test day (chapter 06)
@@ -213,6 +76,7 @@ def allocation_walk_forward(mkt:pd.DataFrame, # frame from `load_market(..., tic
     cfg = cfg or AllocationConfig()
     allocators = default_allocators(cfg) if allocators is None else allocators
     detector = make_detector('kmeans', MethodSettings(seed=cfg.seed)) if detector is None else detector
+    if asset_name(mkt) != cfg.asset: raise ValueError(f'the market frame holds {asset_name(mkt)}, the config asks for {cfg.asset}')
     mkt = mkt.loc[cfg.start:cfg.end]
     folds, rets = cfg.folds(mkt.index), multi_asset_returns(mkt)
     test, need = mkt.loc[folds[0].test_start:].index, max(cfg.lags) + MIN_TEST_DAYS
@@ -264,10 +128,11 @@ def allocation_table(run:AllocationRun, # from `allocation_walk_forward`
 
 # %% ../nbs/08_allocation.ipynb #df5a9c8e
 def format_allocation_table(tab:pd.DataFrame, # from `allocation_table`
+                            asset:str='SPY', # the equity sleeve (the `spy` benchmark holds it)
                            ) -> pd.DataFrame:
     "The table in printed units: Sharpe and p rounded, CAGR, vol and drawdown in percent."
     return pd.DataFrame({'Sharpe': tab['sharpe'].round(2), 'SE': tab['se'].round(2),
-                         'p vs 60/40': tab['p_vs_60_40'].round(3), 'p vs SPY': tab['p_vs_spy'].round(3),
+                         'p vs 60/40': tab['p_vs_60_40'].round(3), f'p vs {asset}': tab['p_vs_spy'].round(3),
                          'CAGR %': (100*tab['cagr']).round(2), 'vol %': (100*tab['vol']).round(1),
                          'max DD %': (100*tab['max_drawdown']).round(1), 'turnover/yr': tab['turnover'].round(2)})
 
@@ -290,10 +155,10 @@ def allocation_report(run:AllocationRun, # from `allocation_walk_forward`
             f'refit every {c.refit_years} year(s), purge {c.purge} days; KMeans regimes (vol_20, vix) fitted per fold'
             + (f'; wall time {seconds:.1f} s' if seconds is not None else ''),
             f'out of sample {per}',
-            f'assets {", ".join(ASSETS)} (rest in T-bills); weights known at the close, held from t+lag; '
+            f'assets {", ".join((c.asset, *TICKERS))} (rest in T-bills); weights known at the close, held from t+lag; '
             f'{c.cost_bps:g} bp per unit of turnover, financing T-bill + {c.spread_bps:g} bp',
-            'Sharpe of excess returns over T-bills; p = HAC test of its difference to 60/40 and to SPY buy & hold', '',
-            format_allocation_table(tab).to_string(), '', 'mean target weights on the test days:',
+            f'Sharpe of excess returns over T-bills; p = HAC test of its difference to 60/40 and to {c.asset} buy & hold', '',
+            format_allocation_table(tab, c.asset).to_string(), '', 'mean target weights on the test days:',
             mean_weights(run).round(3).to_string(), '',
             f'stress on {100*run.regimes.mean():.1f} % of the test days'])
 
@@ -303,7 +168,7 @@ def allocation_json(run:AllocationRun, # from `allocation_walk_forward`
                    ) -> dict:
     "A JSON-safe summary: config, folds, periods, table, mean and per-fold weights, stress share."
     num = lambda d: {k: json_number(v) for k, v in d.items()}
-    return {'config': run.config.to_dict(), 'assets': list(ASSETS), 'folds': [f.to_dict() for f in run.folds],
+    return {'config': run.config.to_dict(), 'assets': [run.config.asset, *TICKERS], 'folds': [f.to_dict() for f in run.folds],
             'period': {str(k): dict(zip(('start', 'end', 'n_returns'), v)) for k, v in tab.attrs['period'].items()},
             'table': {f'{n}@lag{lag}': num(row) for (n, lag), row in tab.to_dict('index').items()},
             'mean_weights': {n: num(row) for n, row in mean_weights(run).to_dict('index').items()},
@@ -360,9 +225,9 @@ def allocation_parser(p:argparse.ArgumentParser|None=None, # parser to fill (e.g
     "The arguments of `python -m deepregime.allocation` (and `deepregime allocate`)."
     d = AllocationConfig()
     p = p or argparse.ArgumentParser(prog='python -m deepregime.allocation')
-    p.description = ('Walk-forward of regime-aware allocation across SPY, TLT and GLD against 60/40 and SPY, out of '
-                     'sample, after costs.')
-    add_data_options(p, d.start, d.end, files='SPY, VIX, TLT, GLD and DTB3 CSVs')
+    p.description = ('Walk-forward of regime-aware allocation across SPY (or --asset), TLT and GLD against 60/40 and '
+                     'the equity alone, out of sample, after costs.')
+    add_data_options(p, d.start, d.end, files='<ASSET>, <VOL_INDEX>, TLT, GLD and DTB3 CSVs')
     p.add_argument('--first-test', type=date_arg, default=d.first_test, help='first day of the first test fold')
     p.add_argument('--lags', type=int_arg(1, 250), nargs='+', default=list(d.lags), help='lags of the table')
     p.add_argument('--cost-bps', type=float_arg(0, 1000), default=d.cost_bps, help='bp per unit of turnover')
@@ -376,11 +241,13 @@ def run_allocation(a:argparse.Namespace, # parsed command line
                   ) -> dict:
     "Check the outputs, run the walk-forward, print the report; write JSON and plots if asked."
     out_json = check_outputs((a.json, '--json'), *folder_outputs(a.plots, PLOT_FILES))[0]
-    cfg = AllocationConfig(start=a.start, end=a.end, first_test=a.first_test, lags=tuple(a.lags),
-                           cost_bps=a.cost_bps, spread_bps=a.spread_bps, seed=a.seed)
-    mkt = load_market(cfg.start, cfg.end, data_dir=a.data_dir, tickers=TICKERS)
-    t0 = time.perf_counter()
-    run = allocation_walk_forward(mkt, cfg, calendar=load_series('SPY', data_dir=a.data_dir).index)
+    if a.asset in TICKERS: raise ValueError(f'--asset {a.asset}: the equity sleeve cannot be one of {", ".join(TICKERS)}, '
+                                            'which the allocation holds anyway')
+    cfg = AllocationConfig(start=a.start, end=a.end, asset=a.asset, vol_index=a.vol_index, first_test=a.first_test,
+                           lags=tuple(a.lags), cost_bps=a.cost_bps, spread_bps=a.spread_bps, seed=a.seed)
+    mkt = market_from_args(a, tickers=TICKERS)
+    cfg, t0 = replace(cfg, start=a.start), time.perf_counter()  # a late asset starts on its first day
+    run = allocation_walk_forward(mkt, cfg, calendar=load_series(cfg.asset, data_dir=a.data_dir).index)
     tab = allocation_table(run, mkt)
     echo(allocation_report(run, tab, time.perf_counter() - t0))
     summary = allocation_json(run, tab)

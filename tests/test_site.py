@@ -66,6 +66,7 @@ PLOT_PAGES = [
     ('07_forecasting.ipynb', 2),  # skill per year and the reliability diagram of the stored full run
     ('08_allocation.ipynb', 2),  # equity and stacked weights of the stored full run
     ('08a_multi_asset.ipynb', 0),
+    ('08b_allocators.ipynb', 0),
     ('09_cli.ipynb', 1),  # the last year with stress shaded (deepregime now)
 ]
 HIDDEN = re.compile(r'^#\|\s*(hide|include:\s*false|output:\s*false)\s*$', re.M)

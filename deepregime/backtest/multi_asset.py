@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..utils import day
+from ..data import asset_name
 from .engine import accrual_fractions, cash_rate
 
 # %% auto #0
@@ -19,10 +20,11 @@ ASSETS = ('SPY', 'TLT', 'GLD')  # the traded assets; anything not invested sits 
 TICKERS = ('TLT', 'GLD')  # the extra columns `load_market` must add
 
 def multi_asset_returns(mkt:pd.DataFrame, # frame from `load_market(..., tickers=TICKERS)`
-                        assets=ASSETS, # assets wanted; SPY's price is `Adj Close`
+                        assets=None, # assets wanted (default: the frame's asset and `TICKERS`); its own price is `Adj Close`
                        ) -> pd.DataFrame:
     "Simple daily total returns, one column per asset (first day NaN)."
-    col = lambda a: 'Adj Close' if a == 'SPY' else a
+    assets = (asset_name(mkt), *TICKERS) if assets is None else assets
+    col = lambda a: 'Adj Close' if a == asset_name(mkt) else a
     missing = [a for a in assets if col(a) not in mkt.columns]
     if missing: raise ValueError(f'no prices for {missing} in the market frame: load it with tickers={tuple(missing)}')
     return pd.DataFrame({a: mkt[col(a)] for a in assets}).pct_change().rename_axis('date')
