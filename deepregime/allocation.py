@@ -14,7 +14,7 @@ from sklearn.base import clone
 
 from .utils import (ConfigMixin, add_verbose, check_outputs, date_arg, day, echo, float_arg, folder_outputs,
                               int_arg, json_number, run_command, write_bytes, write_text)
-from .data import add_data_options, asset_name, load_series, market_from_args
+from .data import add_data_options, check_market, load_series, market_from_args
 from .regimes.base import RegimeDetector
 from .regimes.registry import MethodSettings, make_detector
 from .backtest.multi_asset import TICKERS, backtest_assets, multi_asset_returns
@@ -76,7 +76,9 @@ def allocation_walk_forward(mkt:pd.DataFrame, # frame from `load_market(..., tic
     cfg = cfg or AllocationConfig()
     allocators = default_allocators(cfg) if allocators is None else allocators
     detector = make_detector('kmeans', MethodSettings(seed=cfg.seed)) if detector is None else detector
-    if asset_name(mkt) != cfg.asset: raise ValueError(f'the market frame holds {asset_name(mkt)}, the config asks for {cfg.asset}')
+    check_market(mkt, cfg.asset, cfg.vol_index)
+    if cfg.asset in TICKERS: raise ValueError(f'asset {cfg.asset}: the equity sleeve cannot be one of {", ".join(TICKERS)}, '
+                                              'which the allocation holds anyway')
     mkt = mkt.loc[cfg.start:cfg.end]
     folds, rets = cfg.folds(mkt.index), multi_asset_returns(mkt)
     test, need = mkt.loc[folds[0].test_start:].index, max(cfg.lags) + MIN_TEST_DAYS
@@ -241,8 +243,6 @@ def run_allocation(a:argparse.Namespace, # parsed command line
                   ) -> dict:
     "Check the outputs, run the walk-forward, print the report; write JSON and plots if asked."
     out_json = check_outputs((a.json, '--json'), *folder_outputs(a.plots, PLOT_FILES))[0]
-    if a.asset in TICKERS: raise ValueError(f'--asset {a.asset}: the equity sleeve cannot be one of {", ".join(TICKERS)}, '
-                                            'which the allocation holds anyway')
     cfg = AllocationConfig(start=a.start, end=a.end, asset=a.asset, vol_index=a.vol_index, first_test=a.first_test,
                            lags=tuple(a.lags), cost_bps=a.cost_bps, spread_bps=a.spread_bps, seed=a.seed)
     mkt = market_from_args(a, tickers=TICKERS)

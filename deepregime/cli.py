@@ -50,9 +50,10 @@ def stress_now(mkt:pd.DataFrame, # frame from `load_market`, ending on the day a
     detectors = fit_detectors(feats.iloc[:-1], names, seed)
     warnings = []
     if checkpoint is not None:
-        from deepregime.training.train_transformer import load_checkpoint
+        from deepregime.training.regime_model import load_checkpoint, market_warning
         model = load_checkpoint(checkpoint)
         detectors[f'transformer_h{model.train_config.horizon}'] = model
+        if (other := market_warning(model, mkt)): warnings.append(other); log.warning(other)
         seen = seen_until(model, feats.index)
         if seen > last:
             warnings.append(f'the checkpoint {checkpoint} was fitted on data up to {day(seen)} (training '

@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 # %% auto #0
 __all__ = ['log', 'YAHOO_SYMBOLS', 'RATE_SERIES', 'OFFLINE_HINT', 'MAX_RATE_FILL', 'MAX_GAP', 'MAX_DROPPED', 'TICKER_CHARS',
            'data_dir', 'cache_dir', 'read_prices', 'read_rate', 'load_series', 'check_ticker', 'load_market',
-           'asset_name', 'add_data_options', 'market_from_args', 'plot_market']
+           'asset_name', 'market_of', 'check_market', 'add_data_options', 'market_from_args', 'plot_market']
 
 # %% ../nbs/00_data.ipynb #5f551ec8
 YAHOO_SYMBOLS = {k: f'^{k}' for k in ('VIX', 'VXN', 'RVX', 'GVZ', 'OVX', 'VXEEM', 'TNX', 'IRX')}  # file name -> Yahoo symbol where they differ
@@ -83,7 +83,8 @@ def read_rate(path:str|Path, # CSV with Date and one value column (percent per y
     return check_rate(s, name)
 
 # %% ../nbs/00_data.ipynb #34c5ac88
-OFFLINE_HINT = 'set DEEPREGIME_DATA, or pass --data-dir (data_dir= in Python), to a folder with SPY.csv, VIX.csv and DTB3.csv'
+OFFLINE_HINT = ('set DEEPREGIME_DATA, or pass --data-dir (data_dir= in Python), to a folder with the asset\'s CSV (SPY.csv '
+                'unless --asset), the volatility index\'s (VIX.csv) and DTB3.csv')
 
 def _download_prices(ticker:str, start=None, end=None, allow_implausible:bool=False) -> pd.DataFrame:
     "Download daily prices for `ticker` from Yahoo with yfinance; an empty answer is a `DataError`."
@@ -313,6 +314,21 @@ def asset_name(mkt:pd.DataFrame, # frame from `load_market`
               ) -> str:
     "The ticker of the asset `mkt` holds (`SPY` for a frame built by hand)."
     return mkt.attrs.get('asset', 'SPY')
+
+def market_of(mkt:pd.DataFrame, # frame from `load_market`
+             ) -> dict:
+    "`{'asset': …, 'vol_index': …}` of `mkt`: what results, checkpoints and JSON record about the market."
+    return {'asset': asset_name(mkt), 'vol_index': mkt.attrs.get('vol_index', 'VIX')}
+
+def check_market(mkt:pd.DataFrame, # frame from `load_market`
+                 asset:str, # the asset a run's settings name
+                 vol_index:str, # and its volatility index
+                ) -> pd.DataFrame:
+    "`mkt` when it holds `asset` and `vol_index`; else a `ValueError` (settings and data from different markets)."
+    want = check_ticker(asset, 'asset'), check_ticker(vol_index, 'vol_index')
+    have = tuple(market_of(mkt).values())
+    if have != want: raise ValueError(f'the market frame holds {have[0]} with {have[1]}, the settings ask for {want[0]} with {want[1]}')
+    return mkt
 
 
 # %% ../nbs/00_data.ipynb #49beba9f

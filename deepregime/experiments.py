@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from .utils import ConfigMixin, day
-from .data import asset_name
+from .data import market_of
 from .backtest.strategies import STRATEGIES
 from .backtest.engine import run_strategies
 from .backtest.report import strategy_table
@@ -128,6 +128,5 @@ def run_protocol(mkt:pd.DataFrame, # frame from `load_market`
     results = run_strategies(pred['regime'], mkt, strategies, **kw)
     bh = results['buy_hold']
     log.info('%s protocol: %d returns %s … %s', p.name, len(bh), bh.index[0].date(), bh.index[-1].date())
-    market = {'asset': asset_name(mkt), 'vol_index': mkt.attrs.get('vol_index', 'VIX')}
     return dict(protocol=p, pred=pred, results=results, table=strategy_table(results), epochs=epochs, seed=seed,
-                market=market)
+                market=market_of(mkt))

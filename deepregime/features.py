@@ -47,7 +47,7 @@ def _check_market(mkt:pd.DataFrame, cols=('Adj Close', 'VIX'), min_rows:int=LOOK
     if len(mkt) < min_rows: raise DataError(f'too little history: {len(mkt)} rows, features need at least {min_rows}')
 
 # %% ../nbs/01_features.ipynb #eb58bc51
-def make_features(mkt:pd.DataFrame, # frame from `load_market`: needs `Adj Close` (SPY) and `VIX`
+def make_features(mkt:pd.DataFrame, # frame from `load_market`: needs the asset's `Adj Close` and `VIX`
                  ) -> pd.DataFrame:
     "The `FEATURES` columns for every day with a full look-back (all rows but the first `LOOKBACK`)."
     _check_market(mkt)

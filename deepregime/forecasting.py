@@ -12,7 +12,7 @@ import pandas as pd
 
 from .utils import ConfigMixin, add_verbose, check_outputs, day, echo, float_arg, int_arg
 from .utils import json_number, progress_enabled, run_command, write_atomic, write_text
-from .data import add_data_options, asset_name, load_series, market_from_args
+from .data import add_data_options, check_market, load_series, market_from_args
 from .features import FEATURES, make_features
 from .regimes.registry import FORECASTERS, MethodSettings, make_detector, make_forecaster
 from .feature_sets import CROSS_TICKERS, FEATURE_SETS, feature_set, load_cross_market
@@ -210,8 +210,7 @@ def forecast_walk_forward(mkt:pd.DataFrame, # frame from `load_market` covering 
     from tqdm.auto import tqdm
     cfg = (cfg or ForecastConfig()).check()
     for frame in (mkt, feature_mkt):
-        if frame is not None and asset_name(frame) != cfg.asset:
-            raise ValueError(f'a market frame holds {asset_name(frame)}, the config asks for {cfg.asset}')
+        if frame is not None: check_market(frame, cfg.asset, cfg.vol_index)
     t0, mkt = time.perf_counter(), mkt.loc[cfg.start:cfg.end]
     folds = cfg.folds(mkt.index) if folds is None else folds
     feats = feature_set(mkt if feature_mkt is None else feature_mkt.loc[cfg.start:cfg.end], cfg.features)

@@ -8,7 +8,7 @@ import argparse, logging
 from pathlib import Path
 import pandas as pd
 from .data import add_data_options, load_market
-from .training.regime_model import CheckpointError, RegimeModel, TrainedRegimeModel, load_checkpoint
+from .training.regime_model import CheckpointError, RegimeModel, TrainedRegimeModel, load_checkpoint, market_warning
 from .training.evaluate import classification_report, evaluate  # their home is a layer down; re-exported
 from .utils import add_verbose, check_output_path, echo, int_arg, path_arg, run_command, write_atomic
 
@@ -28,6 +28,7 @@ def predict_regimes(trained:RegimeModel|str|Path, # trained model or a checkpoin
     "Predicted `regime` and probabilities `p_0, p_1, …` per window end date."
     if last is not None and last < 1: raise ValueError(f'last must be >= 1, got {last}')
     if isinstance(trained, (str, Path)): trained = load_checkpoint(trained)
+    if (warn := market_warning(trained, mkt)): log.warning(warn)
     p = trained.window_proba(*trained.windows(mkt, start, end, last))
     out = p.set_axis([f'p_{k}' for k in range(p.shape[1])], axis=1)
     out.insert(0, 'regime', p.to_numpy().argmax(1))

@@ -19,7 +19,7 @@ __all__ = ['BILL_DAYS', 'FEATURE_LOOKBACK', 'WINDOW', 'asset_returns', 'money_ma
 def asset_returns(mkt:pd.DataFrame, # frame from `load_market`
                   col:str='Adj Close', # price column; the dividend-adjusted close gives total returns
                  ) -> pd.Series:
-    "Simple daily total returns of SPY from the dividend-adjusted close (first day NaN)."
+    "Simple daily total returns of the asset (SPY unless another was loaded) from the dividend-adjusted close (first day NaN)."
     return mkt[col].pct_change().rename('ret')
 
 # %% ../../nbs/05b_engine.ipynb #dc228013

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from fastcore.basics import patch
 from tqdm.auto import tqdm
 
-from ..data import DataError
+from ..data import DataError, market_of
 from ..features import FEATURES, FeatureScaler, make_features
 from ..labels import KMeansLabeller, Labeller
 from ..models.transformer_regime import ModelConfig, RegimeTransformer, compile_model
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 # %% auto #0
 __all__ = ['log', 'TrainedRegimeModel', 'CHECKPOINT_FORMAT', 'REGIME_NAMES', 'TrainConfig', 'split_dates', 'fit_network',
-           'RegimeModel', 'CheckpointError', 'save_checkpoint', 'load_checkpoint']
+           'RegimeModel', 'CheckpointError', 'save_checkpoint', 'load_checkpoint', 'market_warning']
 
 # %% ../../nbs/04b_regime_model.ipynb #a2684e6a
 @dataclass
@@ -148,6 +148,8 @@ class RegimeModel(RegimeDetector):
     history = property(lambda self: self.history_, doc='Losses per epoch (`history_`).')
     train_range = property(lambda self: self.train_range_, doc='First and last feature date of the fit.')
     val_range = property(lambda self: self.val_range_, doc='First and last validation window end, or ().')
+    market = property(lambda self: getattr(self, 'market_', None),
+                      doc="The market trained on, `{'asset', 'vol_index'}`; None when not recorded (`fit` on features alone).")
 
 TrainedRegimeModel = RegimeModel  # the name before the trained model became a `RegimeDetector`
 
@@ -185,6 +187,7 @@ def fit(self:RegimeModel, features:pd.DataFrame, # `make_features(mkt)[FEATURES]
     self.model_config, self.train_config = mc, cfg  # the settings used, defaults resolved
     self.network_, self.scaler_, self.labeller_, self.history_ = net, scaler, labeller, hist
     self.train_range_ = (day(feats.index[0]), day(train_end))
+    self.market_ = None  # features do not say whose they are: `train_regime_model` records the market
     self.val_range_ = (day(ends[is_va][0]), day(ends[is_va][-1])) if va else ()
     return self
 
@@ -245,7 +248,7 @@ def save(self:RegimeModel, path:str|Path, # destination file (parent folders are
           'model_config': self.model_config.to_dict(), 'train_config': self.train_config.to_dict(),
           'scaler': self.scaler_.to_dict(), 'labeller': self.labeller_.to_dict(), 'features': list(FEATURES),
           'regimes': dict(REGIME_NAMES), 'history': self.history_.reset_index().to_dict('list'),
-          'train_range': list(self.train_range_), 'val_range': list(self.val_range_)}
+          'train_range': list(self.train_range_), 'val_range': list(self.val_range_), 'market': self.market}
     buf = io.BytesIO()
     torch.save(ck, buf)  # in memory: the archive's internal name is fixed, not the temporary file's
     return write_bytes(path, buf.getvalue())
@@ -295,6 +298,10 @@ def load(cls:RegimeModel, path:str|Path, # file written by `save`
             raise bad(f'labeller has {labeller.n_regimes} regimes, the model {mc.n_regimes}')
         hist = pd.DataFrame(ck['history']).set_index('epoch') if ck.get('history') else pd.DataFrame()
         ranges = tuple(ck.get('train_range', ())), tuple(ck.get('val_range', ()))
+        market = ck.get('market')  # absent from checkpoints written before any asset could be chosen
+        if market is not None and not (isinstance(market, dict) and sorted(market) == ['asset', 'vol_index']
+                                       and all(isinstance(v, str) for v in market.values())):
+            raise bad(f'bad stored market {market!r}, expected {{asset, vol_index}}')
         nonfinite = [k for k, v in ck['state_dict'].items()
                      if isinstance(v, torch.Tensor) and v.is_floating_point() and not bool(torch.isfinite(v).all())]
         if nonfinite: raise bad(f'non-finite weights (NaN or inf) in {nonfinite}')
@@ -310,7 +317,7 @@ def load(cls:RegimeModel, path:str|Path, # file written by `save`
     net.eval()
     self = cls(mc, tc)
     self.network_, self.scaler_, self.labeller_, self.history_ = net, scaler, labeller, hist
-    self.train_range_, self.val_range_ = ranges
+    self.train_range_, self.val_range_, self.market_ = *ranges, market
     return self
 
 # %% ../../nbs/04b_regime_model.ipynb #e5b1415a
@@ -324,3 +331,11 @@ def load_checkpoint(path:str|Path, # file written by `save_checkpoint`
                    ) -> RegimeModel:
     "`RegimeModel.load(path)`: read a checkpoint safely and rebuild the trained model."
     return RegimeModel.load(path)
+
+def market_warning(model:RegimeModel, # a trained model
+                   mkt:pd.DataFrame, # the market frame it is about to predict
+                  ) -> str|None:
+    "None when `model` was trained on the market of `mkt` (or does not say); else a warning that says both."
+    if model.market is None or model.market == market_of(mkt): return None
+    return (f"the model was trained on {model.market['asset']} with {model.market['vol_index']} and now predicts "
+            f"{market_of(mkt)['asset']} with {market_of(mkt)['vol_index']}: its regimes are {model.market['asset']}'s")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..data import DataError, add_data_options, load_market, market_from_args
+from ..data import DataError, add_data_options, load_market, market_from_args, market_of
 from ..features import FEATURES, make_features
 from ..labels import Labeller, load_regimes
 from ..models.transformer_regime import ModelConfig
@@ -38,9 +38,11 @@ def train_regime_model(mkt:pd.DataFrame, # frame from `load_market`: the data tr
                        init:RegimeModel|None=None, # a trained model whose weights start the fit (warm start)
                        progress:bool|None=None, # progress bar (default: interactive terminals only)
                       ) -> RegimeModel:
-    "Fit labeller, scaler and Transformer on `mkt` with a chronological validation split."
-    return RegimeModel(model_config, cfg).fit(make_features(mkt)[FEATURES], labeller=labeller, init=init,
-                                              progress=progress)
+    "Fit labeller, scaler and Transformer on `mkt` with a chronological validation split; the model records the market."
+    model = RegimeModel(model_config, cfg).fit(make_features(mkt)[FEATURES], labeller=labeller, init=init,
+                                               progress=progress)
+    model.market_ = market_of(mkt)
+    return model
 
 # %% ../../nbs/04_training.ipynb #63fda9d1
 def labeller_from_regimes(path:str|Path, # parquet file written by `save_regimes` (chapter 02)

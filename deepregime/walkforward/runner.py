@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..utils import progress_enabled
-from ..data import asset_name
+from ..data import check_market
 from .config import WalkForwardConfig
 from .folds import FoldData, make_folds
 from .cache import CACHE_DIR, cache_key
@@ -135,7 +135,7 @@ def walk_forward(mkt:pd.DataFrame, # frame from `load_market` covering `cfg.star
     from tqdm.auto import tqdm
     cfg = cfg or WalkForwardConfig()
     methods = [make_method(n, cfg) for n in cfg.methods]  # unknown names fail before any work
-    if asset_name(mkt) != cfg.asset: raise ValueError(f'the market frame holds {asset_name(mkt)}, the config asks for {cfg.asset}')
+    check_market(mkt, cfg.asset, cfg.vol_index)
     mkt = mkt.loc[cfg.start:cfg.end]
     folds = make_folds(mkt.index, cfg)
     tasks = [([m.name], folds) for m in methods if m.chained]
