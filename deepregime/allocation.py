@@ -18,7 +18,7 @@ from .data import add_data_options, check_market, load_series, market_from_args
 from .regimes.base import RegimeDetector
 from .regimes.registry import MethodSettings, make_detector
 from .backtest.multi_asset import TICKERS, backtest_assets, multi_asset_returns
-from .allocators import BENCHMARKS, default_allocators
+from .allocators import BENCHMARKS, benchmark_name, default_allocators
 from .backtest.metrics import performance_summary
 from .backtest.stats import sharpe_diff_test
 from .splits import ExpandingFolds, too_few_test_days
@@ -112,7 +112,7 @@ def allocation_table(run:AllocationRun, # from `allocation_walk_forward`
                      mkt:pd.DataFrame, # the market frame of the run
                     ) -> pd.DataFrame:
     "Sharpe (excess, SE, HAC p vs the benchmarks), CAGR, vol, max drawdown, turnover per allocator and lag."
-    rows, period = {}, {}
+    rows, period, bench = {}, {}, [benchmark_name(b, run.config) for b in BENCHMARKS]
     for lag in run.config.lags:
         bts = allocation_backtests(run, mkt, lag)
         xs = {n: bt['net'] - bt['rf'] for n, bt in bts.items()}
@@ -120,7 +120,7 @@ def allocation_table(run:AllocationRun, # from `allocation_walk_forward`
         for n, bt in bts.items():
             s = performance_summary(bt)
             rows[(n, lag)] = {'sharpe': s['sharpe_excess'], 'se': s['sharpe_excess_se'],
-                              **{f'p_vs_{b}': p(n, b) for b in BENCHMARKS}, 'cagr': s['cagr'],
+                              **{f'p_vs_{b}': p(n, b) for b in bench}, 'cagr': s['cagr'],
                               'vol': s['annual_vol'], 'max_drawdown': s['max_drawdown'], 'turnover': s['turnover']}
         bt = next(iter(bts.values()))
         period[lag] = (day(bt.index[0]), day(bt.index[-1]), len(bt))
@@ -134,7 +134,7 @@ def format_allocation_table(tab:pd.DataFrame, # from `allocation_table`
                            ) -> pd.DataFrame:
     "The table in printed units: Sharpe and p rounded, CAGR, vol and drawdown in percent."
     return pd.DataFrame({'Sharpe': tab['sharpe'].round(2), 'SE': tab['se'].round(2),
-                         'p vs 60/40': tab['p_vs_60_40'].round(3), f'p vs {asset}': tab['p_vs_spy'].round(3),
+                         'p vs 60/40': tab['p_vs_60_40'].round(3), f'p vs {asset}': tab[f'p_vs_{asset.lower()}'].round(3),
                          'CAGR %': (100*tab['cagr']).round(2), 'vol %': (100*tab['vol']).round(1),
                          'max DD %': (100*tab['max_drawdown']).round(1), 'turnover/yr': tab['turnover'].round(2)})
 
@@ -183,11 +183,12 @@ PLOT_FILES = ('allocation_equity.png', 'allocation_weights.png')
 
 def plot_allocation_equity(bts:dict, # name -> `backtest_assets` frame
                            ax=None, # matplotlib axes; created when None
+                           benchmarks=BENCHMARKS, # names drawn a little heavier
                           ):
     "Equity curves of the allocators on a log scale."
     import matplotlib.pyplot as plt
     if ax is None: _, ax = plt.subplots(figsize=(10, 4.5))
-    for n, bt in bts.items(): ax.semilogy(bt.index, bt['equity'], lw=1.2 if n in BENCHMARKS else 1, label=n)
+    for n, bt in bts.items(): ax.semilogy(bt.index, bt['equity'], lw=1.2 if n in benchmarks else 1, label=n)
     bt = next(iter(bts.values()))
     ax.set_title(f'equity after costs, lag {bt.attrs["lag"]}, {day(bt.index[0])} … {day(bt.index[-1])}')
     ax.set_ylabel('equity (log)'); ax.legend(ncol=3, fontsize=8)
@@ -213,7 +214,8 @@ def save_allocation_plots(run:AllocationRun, # from `allocation_walk_forward`
                          ) -> list:
     "Write the equity plot (lag 1) and the stacked-weights plot; returns their paths."
     import io, matplotlib.pyplot as plt
-    figs = [plot_allocation_equity(allocation_backtests(run, mkt, 1)).figure,
+    bench = [benchmark_name(b, run.config) for b in BENCHMARKS]
+    figs = [plot_allocation_equity(allocation_backtests(run, mkt, 1), benchmarks=bench).figure,
             np.atleast_1d(plot_allocation_weights(run.weights))[0].figure]
     out = []
     for fig, f in zip(figs, PLOT_FILES):

@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 # %% auto #0
 __all__ = ['log', 'SIXTY_FORTY', 'SPY_ONLY', 'REGIME_MIX', 'OBJECTIVES', 'COVARIANCES', 'BENCHMARKS', 'ALLOCATORS',
            'AssetAllocator', 'mix_row', 'StaticWeights', 'RegimeMix', 'optimal_weights', 'Optimized', 'RegimeOptimized',
-           'on_asset', 'make_allocator', 'default_allocators']
+           'on_asset', 'make_allocator', 'default_allocators', 'benchmark_name']
 
 # %% ../nbs/08b_allocators.ipynb #36431400
 class AssetAllocator(BaseEstimator):
@@ -134,7 +134,7 @@ class RegimeOptimized(Optimized):
         return pd.DataFrame(rows).T
 
 # %% ../nbs/08b_allocators.ipynb #ce8eba45
-BENCHMARKS = ('60_40', 'spy')  # every allocator is tested against these
+BENCHMARKS = ('60_40', 'spy')  # every allocator is tested against these (`spy`: named after the run's asset)
 
 def on_asset(mix:dict, # asset -> weight, or regime -> {asset: weight}
              asset:str='SPY', # the equity sleeve
@@ -164,4 +164,10 @@ def make_allocator(name:str, # a key of `ALLOCATORS`
 def default_allocators(cfg=None, # the run's settings (an `AllocationConfig`)
                       ) -> dict:
     "Name -> unfitted allocator: the two benchmarks, static risk parity, and the three regime-aware allocators."
-    return {n: make_allocator(n, cfg) for n in ALLOCATORS}
+    return {benchmark_name(n, cfg): make_allocator(n, cfg) for n in ALLOCATORS}
+
+def benchmark_name(name:str, # a key of `ALLOCATORS`
+                   cfg=None, # the run's settings (an `AllocationConfig`)
+                  ) -> str:
+    "`name` in a run's tables: the equity-only benchmark `spy` is called after the run's asset (`hyg` holds HYG)."
+    return _asset(cfg).lower() if name == 'spy' else name
