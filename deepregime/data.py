@@ -283,6 +283,7 @@ def load_market(start:str|pd.Timestamp|None=None, # first date (inclusive); None
     lo, hi = _timestamp(start, 'start'), _timestamp(end, 'end')
     asset, vol_index = check_ticker(asset, 'asset'), check_ticker(vol_index, 'vol_index')
     if asset == vol_index: raise DataError(f'asset and vol_index are both {asset}')
+    tickers = tuple(check_ticker(t, 'tickers') for t in tickers)
     kw = dict(data_dir=data_dir, cache_dir=cache_dir, download=download)
     spy = load_series(asset, allow_implausible=allow_implausible, **kw)
     joined = [(vol_index, load_series(vol_index, allow_implausible=allow_implausible, **kw)['Close'])]
