@@ -83,8 +83,8 @@ def read_rate(path:str|Path, # CSV with Date and one value column (percent per y
     return check_rate(s, name)
 
 # %% ../nbs/00_data.ipynb #34c5ac88
-OFFLINE_HINT = ('set DEEPREGIME_DATA, or pass --data-dir (data_dir= in Python), to a folder with the asset\'s CSV (SPY.csv '
-                'unless --asset), the volatility index\'s (VIX.csv) and DTB3.csv')
+OFFLINE_HINT = ('set DEEPREGIME_DATA, or pass --data-dir (data_dir= in Python), to a folder with <ASSET>.csv, '
+                '<VOL_INDEX>.csv and DTB3.csv (SPY.csv and VIX.csv by default)')
 
 def _download_prices(ticker:str, start=None, end=None, allow_implausible:bool=False) -> pd.DataFrame:
     "Download daily prices for `ticker` from Yahoo with yfinance; an empty answer is a `DataError`."

@@ -169,7 +169,7 @@ def prepare_folds(mkt:pd.DataFrame, # market frame (targets)
                                    f'start, first {day(hole[0])}: their data lack days the asset traded')
     kept = [f for f in folds if len(feats.loc[:f.train_end]) >= cfg.min_train and len(feats.loc[f.test_start:f.test_end])]
     if not kept: raise ValueError(f'no fold has {cfg.min_train} training rows of the {cfg.features} features')
-    if len(kept) < len(folds): log.warning('folds testing from %s skipped: fewer than %d rows of the %s features before them',
+    if len(kept) < len(folds): log.info('folds testing from %s skipped: fewer than %d rows of the %s features before them',
                                            ', '.join(f.test_start for f in folds if f not in kept), cfg.min_train, cfg.features)
     test = feats.loc[kept[0].test_start:kept[-1].test_end].index
     for h in sorted(cfg.horizons, reverse=True):  # the longest horizon has the fewest known targets

@@ -146,7 +146,7 @@ def test_hints_name_the_command_line_options(tmp_path):
     assert r.returncode == 0 and 'Pass --end (end= in Python) to require later data' in r.stderr, r.stderr
     r = run('deepregime', 'data', DEEPREGIME_DATA='', DEEPREGIME_CACHE=str(tmp_path/'cache'))  # offline, no folder
     assert one_error(r).endswith('set DEEPREGIME_DATA, or pass --data-dir (data_dir= in Python), to a folder with '
-                                 'SPY.csv, VIX.csv and DTB3.csv'), r.stderr
+                                 '<ASSET>.csv, <VOL_INDEX>.csv and DTB3.csv (SPY.csv and VIX.csv by default)'), r.stderr
 
 # ------------------------------------------------------------------ defect 1: a feature series missing a day SPY traded
 
@@ -216,7 +216,7 @@ def test_now_says_which_day_it_answers_for(tmp_path, end):
     assert r.returncode == 0, r.stderr[-2000:]
     head = ("answers for 2026-02-11, not 2026-02-12, SPY's last trading day" + (' up to --end' if end else '') +
             ': the VIX has no value on 2026-02-12')
-    assert r.stdout.splitlines()[0].startswith(head + ' (detectors fitted on'), r.stdout
+    assert r.stdout.splitlines()[0].startswith(head + ' (SPY and VIX; detectors fitted on'), r.stdout
     assert json.loads((tmp_path/'now.json').read_text())['warnings'] == [head]
 
 def test_now_warns_when_the_checkpoint_has_seen_the_day_asked(tmp_path, trained):
