@@ -12,7 +12,7 @@ import pandas as pd
 
 from .utils import (add_verbose, check_output_path, check_outputs, date_arg, day, echo, exit_interrupted,
                               json_number, path_arg, run_command, write_text)
-from .data import MAX_RATE_FILL, DataError, add_data_options, asset_name, load_market, load_series, market_from_args
+from .data import MAX_RATE_FILL, DataError, add_data_options, load_series, market_from_args, market_of
 from .features import FEATURES, make_features
 
 log = logging.getLogger(__name__)
@@ -112,7 +112,7 @@ def why_not_latest(mkt:pd.DataFrame, # frame from `load_market`
                    data_dir:str|None=None, # the CSV folder `mkt` came from
                   ) -> str|None:
     "None when `mkt` ends on its asset's last trading day up to `end`; else which day it answers for, and why."
-    asset, vol = asset_name(mkt), mkt.attrs.get('vol_index', 'VIX')
+    asset, vol = market_of(mkt).values()
     spy = load_series(asset, data_dir=data_dir).index
     want = spy[spy <= (pd.Timestamp(end) if end else spy[-1])][-1]
     if mkt.index[-1] >= want: return None

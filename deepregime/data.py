@@ -378,7 +378,7 @@ def plot_market(mkt:pd.DataFrame, # frame from `load_market`
     "The asset's Adj Close (log scale) above its volatility index's close."
     import matplotlib.pyplot as plt
     if ax is None: _, ax = plt.subplots(2, 1, figsize=(10, 5), sharex=True, height_ratios=(2, 1))
-    asset, vol = asset_name(mkt), mkt.attrs.get('vol_index', 'VIX')
+    asset, vol = market_of(mkt).values()
     ax[0].semilogy(mkt.index, mkt['Adj Close'], lw=1, color='k'); ax[0].set_ylabel(f'{asset} Adj Close (log)')
     ax[1].plot(mkt.index, mkt['VIX'], lw=0.8, color='tab:red'); ax[1].set_ylabel(vol)
     ax[0].set_title(f'{asset} and {vol}, {mkt.index[0]:%Y-%m-%d} … {mkt.index[-1]:%Y-%m-%d}')

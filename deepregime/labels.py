@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .data import DataError, asset_name
+from .data import DataError, market_of
 from .features import FEATURES, FeatureScaler, make_features
 from .utils import write_atomic
 # the labellers are defined below and exported to deepregime/regimes/; this module re-exports them
@@ -67,8 +67,8 @@ def plot_regimes(df:pd.DataFrame, # frame with `Adj Close`, `VIX` and `regime` (
         a.fill_between(df.index, 0, 1, where=stress, step='mid', color='tab:orange', alpha=0.35, lw=0,
                        transform=a.get_xaxis_transform(), label='stress (regime 1)')
         if train_end is not None: a.axvline(pd.Timestamp(train_end), color='tab:blue', ls='--', lw=1)
-    ax[0].set_yscale('log'); ax[0].set_ylabel(f'{asset_name(df)} Adj Close (log)')
-    ax[1].set_ylabel(df.attrs.get('vol_index', 'VIX'))
+    asset, vol = market_of(df).values()
+    ax[0].set_yscale('log'); ax[0].set_ylabel(f'{asset} Adj Close (log)'); ax[1].set_ylabel(vol)
     ax[0].yaxis.set_major_locator(plt.LogLocator(subs=(1, 2, 5)))
     ax[0].yaxis.set_major_formatter(plt.ScalarFormatter()); ax[0].yaxis.set_minor_formatter(plt.NullFormatter())
     ax[0].legend(loc='upper left', frameon=False)

@@ -23,8 +23,9 @@ def multi_asset_returns(mkt:pd.DataFrame, # frame from `load_market(..., tickers
                         assets=None, # assets wanted (default: the frame's asset and `TICKERS`); its own price is `Adj Close`
                        ) -> pd.DataFrame:
     "Simple daily total returns, one column per asset (first day NaN)."
-    assets = (asset_name(mkt), *TICKERS) if assets is None else assets
-    col = lambda a: 'Adj Close' if a == asset_name(mkt) else a
+    own = asset_name(mkt)
+    assets = (own, *TICKERS) if assets is None else assets
+    col = lambda a: 'Adj Close' if a == own else a
     missing = [a for a in assets if col(a) not in mkt.columns]
     if missing: raise ValueError(f'no prices for {missing} in the market frame: load it with tickers={tuple(missing)}')
     return pd.DataFrame({a: mkt[col(a)] for a in assets}).pct_change().rename_axis('date')

@@ -336,6 +336,7 @@ def market_warning(model:RegimeModel, # a trained model
                    mkt:pd.DataFrame, # the market frame it is about to predict
                   ) -> str|None:
     "None when `model` was trained on the market of `mkt` (or does not say); else a warning that says both."
-    if model.market is None or model.market == market_of(mkt): return None
-    return (f"the model was trained on {model.market['asset']} with {model.market['vol_index']} and now predicts "
-            f"{market_of(mkt)['asset']} with {market_of(mkt)['vol_index']}: its regimes are {model.market['asset']}'s")
+    was, now = model.market, market_of(mkt)
+    if was is None or was == now: return None
+    return (f"the model was trained on {was['asset']} with {was['vol_index']} and now predicts {now['asset']} with "
+            f"{now['vol_index']}: its regimes are {was['asset']}'s")
