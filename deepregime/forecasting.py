@@ -14,10 +14,11 @@ from .utils import ConfigMixin, add_verbose, check_outputs, day, echo, float_arg
 from .utils import json_number, progress_enabled, run_command, write_atomic, write_text
 from .data import add_data_options, check_market, load_series, market_from_args
 from .features import FEATURES, make_features
-from .regimes.registry import FORECASTERS, MethodSettings, make_detector, make_forecaster
+from .regimes.registry import FORECASTERS, VOL_BASELINES, MethodSettings, make_detector, make_forecaster
 from .feature_sets import CROSS_TICKERS, FEATURE_SETS, feature_set, load_cross_market
 from .targets import TARGETS, fit_threshold, target_labels, target_values, train_rows
-from .scores import dm_test, forecast_scores, log_losses
+from .scores import dm_lags, dm_test, forecast_scores, holm, log_losses, yearly_test
+from .volatility import vol_inputs
 from .regimes.forecasters import StateForecaster
 from .training.forecaster import TransformerForecaster
 from .backtest.engine import backtest
@@ -27,9 +28,10 @@ from .splits import ExpandingFolds, too_few_test_days
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'METHODS', 'MIN_SCORED', 'SKILL_KEYS', 'ForecastConfig', 'fold_labels', 'fold_forecasts', 'prepare_folds',
-           'ForecastResult', 'forecast_walk_forward', 'forecast_skill', 'skill_table', 'skill_by_year',
-           'plot_skill_by_year', 'economic_table', 'forecasting_parser', 'run_forecasting', 'main']
+__all__ = ['log', 'METHODS', 'MIN_SCORED', 'NETWORKS', 'SKILL_KEYS', 'ForecastConfig', 'fold_labels', 'fold_forecasts',
+           'prepare_folds', 'ForecastResult', 'forecast_walk_forward', 'best_baselines', 'forecast_skill',
+           'skill_table', 'skill_by_year', 'plot_skill_by_year', 'economic_table', 'forecasting_parser',
+           'run_forecasting', 'main']
 
 # %% ../nbs/07_forecasting.ipynb #086f59ef
 METHODS = (*FORECASTERS, 'transformer')  # the registry's forecasters, then the Transformer (trained here)
@@ -102,8 +104,9 @@ def fold_labels(mkt:pd.DataFrame, # market frame (all days; the labels of test d
     return out
 
 # %% ../nbs/07_forecasting.ipynb #eb40f410
-def _fit_predict(m:str, cfg:ForecastConfig, F:pd.DataFrame, test:pd.DatetimeIndex, labs:dict, train_end) -> dict:
-    "Horizon -> p_stress on the test days of method `m`."
+def _fit_predict(m:str, cfg:ForecastConfig, F:pd.DataFrame, V:pd.DataFrame, test:pd.DatetimeIndex, labs:dict,
+                 train_end) -> dict:
+    "Horizon -> p_stress on the test days of method `m` (`V`: the `vol_inputs` on the days of `F`)."
     seed_cols, out = list(FEATURES), {}
     if m == 'transformer':
         kw = {'horizons': tuple(cfg.horizons), 'seed': cfg.seed, **cfg.transformer}
@@ -122,6 +125,9 @@ def _fit_predict(m:str, cfg:ForecastConfig, F:pd.DataFrame, test:pd.DatetimeInde
             p = make_forecaster(m, cfg.method_settings).fit(S.loc[rows], y.loc[rows]).predict_proba(S.loc[test])
         elif m in ('logistic', 'boosting'):
             p = make_forecaster(m, cfg.method_settings).fit(F.loc[rows], y.loc[rows]).predict_proba(F.loc[test])
+        elif m in VOL_BASELINES:  # the GARCH filter runs from the first training day: the history goes in
+            fc = make_forecaster(m, replace(cfg.method_settings, horizon=h)).fit(V.loc[rows], y.loc[rows])
+            p = fc.predict_proba(V.loc[:test[-1]]).loc[test]
         else:
             sf = StateForecaster.from_detector(det, h).fit(F.loc[rows, seed_cols], y.loc[rows])
             p = sf.predict_proba(F.loc[:test[-1], seed_cols]).loc[test]
@@ -135,6 +141,7 @@ def fold_forecasts(mkt:pd.DataFrame, # market frame (targets)
                    values:dict|None=None, # horizon -> `target_values`, shared by the folds
                    seed_feats:pd.DataFrame|None=None, # seed features, for the `labeller` target
                    labs:dict|None=None, # the fold's `fold_labels` (computed here when None)
+                   vol:pd.DataFrame|None=None, # `vol_inputs(mkt)`, shared by the folds (computed here when None)
                   ) -> pd.DataFrame|None:
     "Long frame (date, fold, method, h, p_stress, y) of one fold; None when it has too few training rows."
     F = feats.loc[:fold.test_end]
@@ -143,10 +150,11 @@ def fold_forecasts(mkt:pd.DataFrame, # market frame (targets)
         log.info('fold %d skipped: %d training rows of %s', fold.k, len(F.loc[:fold.train_end]), cfg.features)
         return None
     labs = fold_labels(mkt, fold, cfg, values, seed_feats) if labs is None else labs
+    V = (vol_inputs(mkt) if vol is None else vol).reindex(F.index)
     parts = []
     for m in cfg.methods:
         t0 = time.perf_counter()
-        for h, p in _fit_predict(m, cfg, F, test, labs, fold.train_end).items():
+        for h, p in _fit_predict(m, cfg, F, V, test, labs, fold.train_end).items():
             parts.append(pd.DataFrame({'date': test, 'fold': fold.k, 'method': m, 'h': h, 'p_stress': p.to_numpy(),
                                        'y': labs[h][0].reindex(test).to_numpy()}))
         log.info('fold %d %s: %.1f s', fold.k, m, time.perf_counter() - t0)
@@ -214,34 +222,52 @@ def forecast_walk_forward(mkt:pd.DataFrame, # frame from `load_market` covering 
     t0, mkt = time.perf_counter(), mkt.loc[cfg.start:cfg.end]
     folds = cfg.folds(mkt.index) if folds is None else folds
     feats = feature_set(mkt if feature_mkt is None else feature_mkt.loc[cfg.start:cfg.end], cfg.features)
+    vol = vol_inputs(mkt)
+    feats = feats.loc[vol.index[0]:]  # the baselines' 22-day variance starts 2 days after the seed features
     seed_feats = make_features(mkt)[FEATURES]
     values = None if cfg.target == 'labeller' else {h: target_values(mkt, cfg.target, h) for h in cfg.horizons}
     ready = prepare_folds(mkt, feats, folds, cfg, values, seed_feats, calendar)  # every check before the first fit
-    parts = [fold_forecasts(mkt, feats, f, cfg, values, seed_feats, labs)
+    parts = [fold_forecasts(mkt, feats, f, cfg, values, seed_feats, labs, vol)
              for f, labs in tqdm(ready, desc='forecast folds', disable=not progress_enabled(progress))]
     wall = time.perf_counter() - t0
     log.info('forecasting walk-forward: %d folds in %.1f s', len(parts), wall)
     return ForecastResult(cfg, pd.concat(parts, ignore_index=True), wall)
 
 # %% ../nbs/07_forecasting.ipynb #7d09bc61
-def forecast_skill(forecasts:pd.DataFrame, # long frame of `ForecastResult.forecasts`
+NETWORKS = ('transformer',)  # the methods under test; every other method is a baseline
+SKILL_KEYS = ('log_loss', 'brier', 'auc', 'balanced_accuracy', 'ece', 'dm_p_vs_persistence', 'dm_p_vs_logistic',
+              'dm_p_vs_best_baseline', 'year_p_vs_best_baseline', 'n')
+
+def best_baselines(forecasts:pd.DataFrame, # long frame of `ForecastResult.forecasts`
                   ) -> dict:
-    "{method: {'h<h>': {log_loss, brier, auc, balanced_accuracy, ece, dm_p_vs_persistence, dm_p_vs_logistic, n}}}."
+    "Horizon -> the baseline (a method not in `NETWORKS`) with the lowest mean log-loss on the common scored days."
     out = {}
     for h, g in forecasts.dropna(subset=['y']).groupby('h'):
         wide = g.pivot(index='date', columns='method', values='p_stress').dropna()
         y = g.drop_duplicates('date').set_index('date')['y'].loc[wide.index].to_numpy()
-        lags = max(int(h), int(4 * (len(wide) / 100)**(2 / 9)))
-        loss = {m: log_losses(wide[m], y) for m in wide.columns}
-        for m in wide.columns:
-            s = forecast_scores(wide[m], y)
-            for ref in ('persistence', 'logistic'):
-                s[f'dm_p_vs_{ref}'] = (dm_test(loss[m], loss[ref], lags)['p_value']
-                                      if ref in loss and ref != m else None)
-            out.setdefault(m, {})[f'h{h}'] = {k: s[k] for k in SKILL_KEYS}
+        base = {m: log_losses(wide[m], y).mean() for m in wide.columns if m not in NETWORKS}
+        if base: out[f'h{int(h)}'] = min(base, key=base.get)
     return out
 
-SKILL_KEYS = ('log_loss', 'brier', 'auc', 'balanced_accuracy', 'ece', 'dm_p_vs_persistence', 'dm_p_vs_logistic', 'n')
+def forecast_skill(forecasts:pd.DataFrame, # long frame of `ForecastResult.forecasts`
+                  ) -> dict:
+    "{method: {'h<h>': {scores, DM p-values vs persistence, logistic and the best baseline, yearly-test p, n}}}."
+    out, best = {}, best_baselines(forecasts)
+    for h, g in forecasts.dropna(subset=['y']).groupby('h'):
+        wide = g.pivot(index='date', columns='method', values='p_stress').dropna()
+        y = g.drop_duplicates('date').set_index('date')['y'].loc[wide.index].to_numpy()
+        lags, key = dm_lags(h, len(wide)), f'h{int(h)}'
+        loss = {m: log_losses(wide[m], y) for m in wide.columns}
+        refs = {'persistence': 'persistence', 'logistic': 'logistic', 'best_baseline': best.get(key)}
+        for m in wide.columns:
+            s = forecast_scores(wide[m], y)
+            for name, ref in refs.items():
+                s[f'dm_p_vs_{name}'] = dm_test(loss[m], loss[ref], lags)['p_value'] if ref in loss and ref != m else None
+            ref = refs['best_baseline']
+            s['year_p_vs_best_baseline'] = (yearly_test(loss[m], loss[ref], wide.index)['p_value']
+                                            if ref in loss and ref != m and wide.index.year.nunique() >= 3 else None)
+            out.setdefault(m, {})[key] = {k: s[k] for k in SKILL_KEYS}
+    return out
 
 def skill_table(skill:dict, # from `forecast_skill`
                ) -> pd.DataFrame:

@@ -29,6 +29,7 @@ PLOT_PAGES = [
     ('01a_detectors.ipynb', 0),
     ('01b_feature_sets.ipynb', 0),
     ('01c_targets.ipynb', 0),
+    ('01d_volatility.ipynb', 0),
     ('02_labels.ipynb', 1),
     ('02a_labeller.ipynb', 0),
     ('02b_kmeans.ipynb', 0),

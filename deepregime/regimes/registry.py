@@ -13,10 +13,11 @@ from .gmm import GMMLabeller
 from .hmm import GaussianHMMDetector
 from .jump import JumpModelDetector
 from .rules import Persistence, VixThreshold
-from .forecasters import StateForecaster, TabularForecaster, TargetPersistence
+from .forecasters import GarchLogistic, StateForecaster, TabularForecaster, TargetPersistence
+from ..volatility import HAR_COLUMNS
 
 # %% auto #0
-__all__ = ['DETECTORS', 'FORECASTERS', 'MethodSettings', 'make_detector', 'make_forecaster']
+__all__ = ['DETECTORS', 'FORECASTERS', 'VOL_BASELINES', 'MethodSettings', 'make_detector', 'make_forecaster']
 
 # %% ../../nbs/02i_registry.ipynb #3ce03c62
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class MethodSettings(ConfigMixin):
     "What a registered detector or forecaster reads from a run's settings."
     seed:int = 0 # seed of every random choice
     jump_penalty:float = 10. # λ of the jump model: the cost of each change of state
+    horizon:int = 1 # days ahead a forecaster's target looks (GARCH's forecast averages over them)
 
 # %% ../../nbs/02i_registry.ipynb #1f017ddc
 DETECTORS = {  # name -> settings -> an unfitted RegimeDetector
@@ -52,7 +54,11 @@ FORECASTERS = {  # name -> settings -> an unfitted forecaster of a 0/1 target (a
     'boosting': lambda s: TabularForecaster('boosting', seed=s.seed),
     'hmm': lambda s: StateForecaster(make_detector('hmm', s)),
     'jump_model': lambda s: StateForecaster(make_detector('jump_model', s)),
+    'vix_logistic': lambda s: TabularForecaster('logistic', columns=('log_vix',), seed=s.seed),
+    'har_logistic': lambda s: TabularForecaster('logistic', columns=HAR_COLUMNS, seed=s.seed),
+    'garch_logistic': lambda s: GarchLogistic(horizon=s.horizon),
 }
+VOL_BASELINES = ('vix_logistic', 'har_logistic', 'garch_logistic')  # read `vol_inputs`, not a feature set
 
 def make_forecaster(name:str, # a key of `FORECASTERS`
                     settings:MethodSettings|None=None, # the run's settings (default `MethodSettings()`)
