@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_forecasting.ipynb #a88f6dfd
 from __future__ import annotations
-import argparse, json, logging, time
+import argparse, json, logging, os, time
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -17,24 +17,22 @@ from .features import FEATURES, make_features
 from .regimes.registry import FORECASTERS, VOL_BASELINES, MethodSettings, make_detector, make_forecaster
 from .feature_sets import CROSS_TICKERS, FEATURE_SETS, feature_set, load_cross_market
 from .targets import TARGETS, fit_threshold, target_labels, target_values, train_rows
-from .scores import dm_lags, dm_test, forecast_scores, holm, log_losses, yearly_test
-from .volatility import vol_inputs
+from .volatility import HAR_COLUMNS, fit_gjr_garch, garch_variance, vol_inputs
+from .regimes.forecasters import GarchLogistic, TabularForecaster
 from .regimes.forecasters import StateForecaster
 from .training.forecaster import TransformerForecaster
-from .backtest.engine import backtest
-from .backtest.metrics import cagr, max_drawdown, sharpe_ratio
+from .forecast_skill import NETWORKS, best_baselines, economic_table, forecast_skill, skill_table
+from .walkforward.runner import worker_pool
 from .splits import ExpandingFolds, too_few_test_days
 
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'METHODS', 'MIN_SCORED', 'NETWORKS', 'SKILL_KEYS', 'ForecastConfig', 'fold_labels', 'fold_forecasts',
-           'prepare_folds', 'ForecastResult', 'forecast_walk_forward', 'best_baselines', 'forecast_skill',
-           'skill_table', 'skill_by_year', 'plot_skill_by_year', 'economic_table', 'forecasting_parser',
-           'run_forecasting', 'main']
+__all__ = ['log', 'METHODS', 'ENSEMBLE_SEEDS', 'MIN_SCORED', 'ForecastConfig', 'fold_labels', 'fold_forecasts', 'prepare_folds',
+           'ForecastResult', 'forecast_walk_forward', 'forecasting_parser', 'run_forecasting', 'main']
 
 # %% ../nbs/07_forecasting.ipynb #086f59ef
-METHODS = (*FORECASTERS, 'transformer')  # the registry's forecasters, then the Transformer (trained here)
+METHODS = (*FORECASTERS, *NETWORKS)  # the registry's forecasters, then the Transformer and its variants (trained here)
 
 @dataclass
 class ForecastConfig(ConfigMixin):
@@ -103,18 +101,49 @@ def fold_labels(mkt:pd.DataFrame, # market frame (all days; the labels of test d
         out[h] = (target_labels(v, cfg.target, thr), rows, thr)
     return out
 
+# %% ../nbs/07_forecasting.ipynb #3af14ec7
+ENSEMBLE_SEEDS = 3  # members of `transformer_ensemble`: seeds seed, seed + 1, ... (the first is `transformer` itself)
+
+def _network_inputs(m:str, F:pd.DataFrame, V:pd.DataFrame, train_end) -> pd.DataFrame:
+    "The feature frame a Transformer variant reads."
+    if m == 'transformer_seed': return F[list(FEATURES)]
+    if m != 'transformer_vol': return F
+    params = fit_gjr_garch(V.loc[:train_end, 'ret_pct'])  # the training returns only; filtered through the test
+    return F.join(V[list(HAR_COLUMNS[:3])]).join(np.log(garch_variance(V['ret_pct'], params)).rename('log_garch_var'))
+
+def _network(m:str, cfg:ForecastConfig, F:pd.DataFrame, V:pd.DataFrame, test:pd.DatetimeIndex, labs:dict, train_end,
+             memo:dict) -> dict:
+    "Horizon -> p_stress on the test days of a Transformer variant; the fold's fits are shared through `memo`."
+    Y = pd.DataFrame({f'h{h}': y.where(y.index.isin(r)) for h, (y, r, _) in labs.items()})
+    def fitted(kind, seed):  # (fitted network, P(stress) per horizon on every day to the test end)
+        if (kind, seed) not in memo:
+            X = _network_inputs(kind, F, V, train_end)
+            tf = TransformerForecaster(**{'horizons': tuple(cfg.horizons), 'seed': seed, **cfg.transformer})
+            memo[kind, seed] = (tf.fit(X.loc[:train_end], Y), tf.horizon_proba(X))
+        return memo[kind, seed]
+    if m == 'transformer_ensemble':
+        hp = sum(fitted('transformer', cfg.seed + i)[1] for i in range(ENSEMBLE_SEEDS)) / ENSEMBLE_SEEDS
+    elif m != 'stacked': hp = fitted(m, cfg.seed)[1]
+    else:  # the Transformer's logit beside the GARCH inputs, stacked on its validation days (its weights never saw them)
+        tf, hp_all = fitted('transformer', cfg.seed)
+        if tf.val_start_ is None: raise ValueError('stacked needs the Transformer\'s validation days: val_frac > 0')
+        out = {}
+        for h, (y, rows, _) in labs.items():
+            gl = GarchLogistic(horizon=h).fit(V.loc[rows.intersection(F.index)], y.loc[rows.intersection(F.index)])
+            p = hp_all[f'h{h}'].clip(1e-6, 1 - 1e-6)
+            Z = gl.garch_inputs(V.loc[:test[-1]]).join(np.log(p / (1 - p)).rename('transformer_logit'), how='inner')
+            fit_rows = rows.intersection(Z.index)
+            fit_rows = fit_rows[fit_rows >= tf.val_start_]
+            out[h] = TabularForecaster('logistic').fit(Z.loc[fit_rows], y.loc[fit_rows]).predict_proba(Z.loc[test])['p_stress']
+        return out
+    return {h: hp.loc[test, f'h{h}'] for h in cfg.horizons}
+
 # %% ../nbs/07_forecasting.ipynb #eb40f410
 def _fit_predict(m:str, cfg:ForecastConfig, F:pd.DataFrame, V:pd.DataFrame, test:pd.DatetimeIndex, labs:dict,
-                 train_end) -> dict:
+                 train_end, memo:dict) -> dict:
     "Horizon -> p_stress on the test days of method `m` (`V`: the `vol_inputs` on the days of `F`)."
     seed_cols, out = list(FEATURES), {}
-    if m == 'transformer':
-        kw = {'horizons': tuple(cfg.horizons), 'seed': cfg.seed, **cfg.transformer}
-        Y = pd.DataFrame({f'h{h}': y.where(y.index.isin(r)) for h, (y, r, _) in labs.items()})
-        tf = TransformerForecaster(**kw).fit(F.loc[:train_end], Y)
-        start = max(F.index.get_loc(test[0]) - tf.window + 1, 0)
-        hp = tf.horizon_proba(F.iloc[start:]).loc[test]
-        return {h: hp[f'h{h}'] for h in cfg.horizons}
+    if m in NETWORKS: return _network(m, cfg, F, V, test, labs, train_end, memo)
     if m in ('hmm', 'jump_model'):
         det = make_detector(m, cfg.method_settings).fit(F.loc[:train_end, seed_cols])  # one fit serves every horizon
     for h, (y, rows, _) in labs.items():
@@ -151,10 +180,10 @@ def fold_forecasts(mkt:pd.DataFrame, # market frame (targets)
         return None
     labs = fold_labels(mkt, fold, cfg, values, seed_feats) if labs is None else labs
     V = (vol_inputs(mkt) if vol is None else vol).reindex(F.index)
-    parts = []
+    parts, memo = [], {}  # the fold's Transformer fits, shared by its variants
     for m in cfg.methods:
         t0 = time.perf_counter()
-        for h, p in _fit_predict(m, cfg, F, V, test, labs, fold.train_end).items():
+        for h, p in _fit_predict(m, cfg, F, V, test, labs, fold.train_end, memo).items():
             parts.append(pd.DataFrame({'date': test, 'fold': fold.k, 'method': m, 'h': h, 'p_stress': p.to_numpy(),
                                        'y': labs[h][0].reindex(test).to_numpy()}))
         log.info('fold %d %s: %.1f s', fold.k, m, time.perf_counter() - t0)
@@ -200,6 +229,14 @@ def prepare_folds(mkt:pd.DataFrame, # market frame (targets)
         ready.append((f, labs))
     return ready
 
+def _fold_task(args:tuple) -> pd.DataFrame|None:
+    "`fold_forecasts(*args)` with one torch thread: the same numbers in a worker process and in this one."
+    import torch
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try: return fold_forecasts(*args)
+    finally: torch.set_num_threads(threads)
+
 @dataclass
 class ForecastResult:
     "Out-of-sample forecasts of every method, horizon and fold, with the settings and the wall time."
@@ -213,6 +250,7 @@ def forecast_walk_forward(mkt:pd.DataFrame, # frame from `load_market` covering 
                           folds:list|None=None, # the folds to run (default: all of `cfg.folds`)
                           progress:bool|None=None, # progress bar (default: interactive terminals only)
                           calendar:pd.DatetimeIndex|None=None, # trading days past `cfg.end`, for the hint of a short run
+                          n_jobs:int|None=None, # worker processes over the folds (default: all cores); 1 = in this process
                          ) -> ForecastResult:
     "Fit and forecast every method on every fold; the test-day forecasts concatenated."
     from tqdm.auto import tqdm
@@ -227,98 +265,18 @@ def forecast_walk_forward(mkt:pd.DataFrame, # frame from `load_market` covering 
     seed_feats = make_features(mkt)[FEATURES]
     values = None if cfg.target == 'labeller' else {h: target_values(mkt, cfg.target, h) for h in cfg.horizons}
     ready = prepare_folds(mkt, feats, folds, cfg, values, seed_feats, calendar)  # every check before the first fit
-    parts = [fold_forecasts(mkt, feats, f, cfg, values, seed_feats, labs, vol)
-             for f, labs in tqdm(ready, desc='forecast folds', disable=not progress_enabled(progress))]
+    tasks = [(mkt, feats, f, cfg, values, seed_feats, labs, vol) for f, labs in ready][::-1]  # the longest first
+    n_jobs, parts = min(n_jobs or len(os.sched_getaffinity(0)), len(tasks)), []
+    with tqdm(total=len(tasks), desc='forecast folds', disable=not progress_enabled(progress)) as bar:
+        if n_jobs == 1:
+            for t in tasks: parts.append(_fold_task(t)); bar.update()
+        else:
+            with worker_pool(n_jobs) as ex:
+                for fut in [ex.submit(_fold_task, t) for t in tasks]: parts.append(fut.result()); bar.update()
+    parts = parts[::-1]  # fold order
     wall = time.perf_counter() - t0
     log.info('forecasting walk-forward: %d folds in %.1f s', len(parts), wall)
     return ForecastResult(cfg, pd.concat(parts, ignore_index=True), wall)
-
-# %% ../nbs/07_forecasting.ipynb #7d09bc61
-NETWORKS = ('transformer',)  # the methods under test; every other method is a baseline
-SKILL_KEYS = ('log_loss', 'brier', 'auc', 'balanced_accuracy', 'ece', 'dm_p_vs_persistence', 'dm_p_vs_logistic',
-              'dm_p_vs_best_baseline', 'year_p_vs_best_baseline', 'n')
-
-def best_baselines(forecasts:pd.DataFrame, # long frame of `ForecastResult.forecasts`
-                  ) -> dict:
-    "Horizon -> the baseline (a method not in `NETWORKS`) with the lowest mean log-loss on the common scored days."
-    out = {}
-    for h, g in forecasts.dropna(subset=['y']).groupby('h'):
-        wide = g.pivot(index='date', columns='method', values='p_stress').dropna()
-        y = g.drop_duplicates('date').set_index('date')['y'].loc[wide.index].to_numpy()
-        base = {m: log_losses(wide[m], y).mean() for m in wide.columns if m not in NETWORKS}
-        if base: out[f'h{int(h)}'] = min(base, key=base.get)
-    return out
-
-def forecast_skill(forecasts:pd.DataFrame, # long frame of `ForecastResult.forecasts`
-                  ) -> dict:
-    "{method: {'h<h>': {scores, DM p-values vs persistence, logistic and the best baseline, yearly-test p, n}}}."
-    out, best = {}, best_baselines(forecasts)
-    for h, g in forecasts.dropna(subset=['y']).groupby('h'):
-        wide = g.pivot(index='date', columns='method', values='p_stress').dropna()
-        y = g.drop_duplicates('date').set_index('date')['y'].loc[wide.index].to_numpy()
-        lags, key = dm_lags(h, len(wide)), f'h{int(h)}'
-        loss = {m: log_losses(wide[m], y) for m in wide.columns}
-        refs = {'persistence': 'persistence', 'logistic': 'logistic', 'best_baseline': best.get(key)}
-        for m in wide.columns:
-            s = forecast_scores(wide[m], y)
-            for name, ref in refs.items():
-                s[f'dm_p_vs_{name}'] = dm_test(loss[m], loss[ref], lags)['p_value'] if ref in loss and ref != m else None
-            ref = refs['best_baseline']
-            s['year_p_vs_best_baseline'] = (yearly_test(loss[m], loss[ref], wide.index)['p_value']
-                                            if ref in loss and ref != m and wide.index.year.nunique() >= 3 else None)
-            out.setdefault(m, {})[key] = {k: s[k] for k in SKILL_KEYS}
-    return out
-
-def skill_table(skill:dict, # from `forecast_skill`
-               ) -> pd.DataFrame:
-    "The skill dict as a table, one row per method and horizon."
-    rows = [{'method': m, 'h': int(h[1:]), **v} for m, hs in skill.items() for h, v in hs.items()]
-    return pd.DataFrame(rows).sort_values(['h', 'method']).set_index(['h', 'method'])
-
-# %% ../nbs/07_forecasting.ipynb #c0923805
-def skill_by_year(forecasts:pd.DataFrame, # long frame of `ForecastResult.forecasts`
-                  h:int, # horizon
-                 ) -> pd.DataFrame:
-    "Brier skill score against persistence per year (rows) and method (columns), on the common days."
-    g = forecasts[(forecasts['h'] == h)].dropna(subset=['y'])
-    wide = g.pivot(index='date', columns='method', values='p_stress').dropna()
-    y = g.drop_duplicates('date').set_index('date')['y'].loc[wide.index]
-    b = (wide.sub(y, axis=0)**2).groupby(wide.index.year).mean()
-    return (1 - b.div(b['persistence'], axis=0)).rename_axis('year')
-
-def plot_skill_by_year(forecasts:pd.DataFrame, # long frame of `ForecastResult.forecasts`
-                       h:int, # horizon
-                       ax=None, # matplotlib axes; created when None
-                      ):
-    "Brier skill score against persistence per year, one line per method."
-    import matplotlib.pyplot as plt
-    if ax is None: _, ax = plt.subplots(figsize=(9, 3.5))
-    t = skill_by_year(forecasts, h).drop(columns='persistence')
-    for m in t.columns: ax.plot(t.index, t[m], marker='o', ms=3, lw=1, label=m)
-    ax.axhline(0, color='grey', lw=0.8)
-    ax.set(ylabel='Brier skill vs persistence', title=f'Skill per year, h = {h}')
-    ax.legend(fontsize=7, ncol=3)
-    return ax
-
-# %% ../nbs/07_forecasting.ipynb #36f5a48f
-def economic_table(forecasts:pd.DataFrame, # long frame of `ForecastResult.forecasts`
-                   mkt:pd.DataFrame, # market frame (returns, T-bill rate)
-                   h:int, # horizon of the forecasts used
-                   lags=(1, 2, 5), # execution lags
-                   cost_bps:float=2., # cost per unit of turnover
-                  ) -> pd.DataFrame:
-    "Sharpe, CAGR and max drawdown of `1 - p` and `p <= 0.5` exposures per method and lag, and buy & hold."
-    wide = forecasts[forecasts['h'] == h].pivot(index='date', columns='method', values='p_stress').dropna()
-    rules = {'continuous': lambda p: 1 - p, 'threshold': lambda p: (p <= 0.5).astype(float)}
-    rows, days = [], wide.index
-    for lag in lags:
-        ws = {('buy_hold', '-'): pd.Series(1., index=days)}
-        ws.update({(m, r): f(wide[m]) for m in wide.columns for r, f in rules.items()})
-        for (m, r), w in ws.items():
-            bt = backtest(w, mkt, lag=lag, cost_bps=cost_bps)
-            rows.append({'method': m, 'rule': r, 'lag': lag, 'sharpe': sharpe_ratio(bt['net']), 'cagr': cagr(bt['net']),
-                         'max_dd': max_drawdown(bt['net']), 'exposure': float(bt['weight'].mean())})
-    return pd.DataFrame(rows)
 
 # %% ../nbs/07_forecasting.ipynb #dc3081fc
 def forecasting_parser(p:argparse.ArgumentParser|None=None, # parser to fill (e.g. a `deepregime forecast` subparser)
@@ -336,6 +294,7 @@ def forecasting_parser(p:argparse.ArgumentParser|None=None, # parser to fill (e.
                    help='threshold quantile, strictly between 0 and 1')
     p.add_argument('--epochs', type=int_arg(1, 1000), default=None, help='Transformer epochs (default 8)')
     p.add_argument('--seed', type=int_arg(0, 2**32 - 1), default=d.seed, help='seed of every random choice')
+    p.add_argument('--jobs', type=int_arg(1, 1024), default=None, help='worker processes over the folds (default: all cores)')
     p.add_argument('--json', default=None, help='write settings, wall time, forecast_skill and strategies here')
     p.add_argument('--forecasts', default=None, help='write the forecasts (CSV; .gz compresses) here')
     return add_verbose(p)
@@ -351,12 +310,12 @@ def run_forecasting(a:argparse.Namespace, # parsed command line
     cfg = replace(cfg, start=a.start)  # a late asset starts on its first day
     cross = cfg.features == 'cross_asset'  # its own frame: the join starts where the extra tickers start
     fmkt = load_cross_market(cfg.end, a.data_dir, cfg.asset, cfg.vol_index) if cross else None
-    res = forecast_walk_forward(mkt, cfg, fmkt, calendar=load_series(cfg.asset, data_dir=a.data_dir).index)
+    res = forecast_walk_forward(mkt, cfg, fmkt, calendar=load_series(cfg.asset, data_dir=a.data_dir).index, n_jobs=a.jobs)
     skill = forecast_skill(res.forecasts)
     eco = pd.concat([economic_table(res.forecasts, mkt, h).assign(h=h) for h in cfg.horizons], ignore_index=True)
     echo(skill_table(skill).round(4).to_string())
     echo(f'wall time: {res.wall_time:.1f} s')
-    summary = {'config': cfg.to_dict(), 'wall_time': res.wall_time,
+    summary = {'config': cfg.to_dict(), 'wall_time': res.wall_time, 'best_baseline': best_baselines(res.forecasts),
                'forecast_skill': {m: {h: {k: json_number(v) if k != 'n' else v for k, v in s.items()}
                                       for h, s in hs.items()} for m, hs in skill.items()},
                'strategies': [{k: json_number(v) if isinstance(v, float) else v for k, v in r.items()}

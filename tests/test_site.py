@@ -65,6 +65,7 @@ PLOT_PAGES = [
     ('06g_walkforward_report.ipynb', 2),  # equity curves and drawdowns of the short run
     ('06h_main.ipynb', 0),
     ('07_forecasting.ipynb', 2),  # skill per year and the reliability diagram of the stored full run
+    ('07a_forecast_skill.ipynb', 0),
     ('08_allocation.ipynb', 2),  # equity and stacked weights of the stored full run
     ('08a_multi_asset.ipynb', 0),
     ('08b_allocators.ipynb', 0),

@@ -89,6 +89,7 @@ def fit(self:TransformerForecaster, features:pd.DataFrame, # training rows (hist
     hist = fit_network(net, X[:n_tr], yj[:n_tr], X[va] if n_val else None, yj[va] if n_val else None, tc, False)
     log.info('TransformerForecaster: %d epochs on %d windows in %.1f s', len(hist), n_tr, time.perf_counter() - t0)
     self.columns_, self.scaler_, self.network_, self.history_ = cols, scaler, net, hist
+    self.val_start_ = pd.Timestamp(ends[lab[len(lab) - n_val]]) if n_val else None  # first day its weights never saw
     return self
 
 # %% ../../nbs/04e_forecaster.ipynb #95c560c6

@@ -11,7 +11,7 @@ from ..utils import day
 from ..features import FEATURES, make_features
 from ..labels import Labeller
 from ..backtest.engine import backtest
-from ..backtest.metrics import TRADING_DAYS, performance_summary
+from ..backtest.metrics import TRADING_DAYS, performance_summary, sharpe_ratio
 from ..backtest.stats import sharpe_diff_test
 from .runner import WalkForwardResult
 
@@ -38,14 +38,15 @@ def switches_per_year(regime:pd.Series, # held regime per day
 def method_backtests(res:WalkForwardResult, # from `walk_forward`
                      mkt:pd.DataFrame, # frame from `load_market` (returns and T-bill rates)
                      cost_bps:float=2., # cost per unit of turnover
+                     lag:int=1, # trading days between a signal and the first return it earns
                     ) -> dict:
-    "One `backtest` frame per method on the common period (signal at t, held from t+1), with the held `regime`."
+    "One `backtest` frame per method on the common period (signal at t, held from t+lag), with the held `regime`."
     dates, out = common_dates(res), {}
     mkt = mkt.loc[:dates[-1]]  # the last signal has no next day inside the period
     for name in res.config.methods:
         s = res.method_signals(name).loc[dates]
-        bt = backtest(s['exposure'], mkt, lag=1, cost_bps=cost_bps, spread_bps=res.config.spread_bps)
-        bt['regime'] = s['regime'].reindex(mkt.index).shift(1).loc[bt.index]
+        bt = backtest(s['exposure'], mkt, lag=lag, cost_bps=cost_bps, spread_bps=res.config.spread_bps)
+        bt['regime'] = s['regime'].reindex(mkt.index).shift(lag).loc[bt.index]
         out[name] = bt
     return out
 
@@ -66,14 +67,18 @@ def method_metrics(bt:pd.DataFrame, # backtest of one method (with a `regime` co
 def comparison_table(res:WalkForwardResult, # from `walk_forward`
                      mkt:pd.DataFrame, # frame from `load_market`
                      benchmark:str='buy_hold', # method the Sharpe differences are tested against
+                     lags=(2, 5), # longer execution delays: their excess Sharpe in `sharpe_excess_lag<L>`
                     ) -> pd.DataFrame:
-    "Metrics of every method at every cost level (rows: method, cost_bps) on the common out-of-sample period."
+    "Metrics of every method at every cost level (rows: method, cost_bps) on the common period; Sharpe at more lags."
     if benchmark not in res.config.methods:
         raise ValueError(f'benchmark {benchmark!r} was not run; methods: {list(res.config.methods)}')
     rows = {}
     for c in res.config.costs:
         bts = method_backtests(res, mkt, c)
         for name, bt in bts.items(): rows[(name, float(c))] = method_metrics(bt, bts[benchmark])
+        for lag in lags:
+            for name, b in method_backtests(res, mkt, c, lag).items():
+                rows[(name, float(c))][f'sharpe_excess_lag{lag}'] = sharpe_ratio(b['net'], b['rf'])
     order = {m: i for i, m in enumerate(res.config.methods)}
     tab = pd.DataFrame(rows).T.rename_axis(['method', 'cost_bps'])
     tab = tab.sort_index(level=[0, 1], key=lambda c: c.map(order) if c.name == 'method' else c)
@@ -94,10 +99,13 @@ def display_comparison(tab:pd.DataFrame, # from `comparison_table`
 def headline_table(tab:pd.DataFrame, # from `comparison_table` (costs 0, 2 and 10 bp)
                    cost_bps:float=2., # cost level of every column but the Sharpe ratios
                   ) -> pd.DataFrame:
-    "One row per method: excess Sharpe at each cost, its SE, the p-value vs buy & hold, the risk at `cost_bps`."
+    "One row per method: excess Sharpe at each cost and at execution lags 1, 2, 5, its SE, the p-value, the risk."
     sh = tab['sharpe_excess'].unstack('cost_bps').rename(columns=lambda c: f'Sharpe {c:g}bp').round(2)
-    at = display_comparison(tab.xs(cost_bps, level='cost_bps')).drop(columns='Sharpe')
-    return sh.join(at).loc[tab.index.get_level_values('method').unique()]
+    at = tab.xs(cost_bps, level='cost_bps')
+    lags = {'Sharpe lag 1': at['sharpe_excess']} | {f'Sharpe lag {c[17:]}': at[c] for c in tab.columns
+                                                    if c.startswith('sharpe_excess_lag')}
+    return sh.join(pd.DataFrame(lags).astype(float).round(2)).join(display_comparison(at).drop(columns='Sharpe')).loc[
+        tab.index.get_level_values('method').unique()]
 
 # %% ../../nbs/06f_compare.ipynb #ce6e12c4
 def fold_targets(res:WalkForwardResult, # from `walk_forward`
