@@ -20,7 +20,7 @@ mkdir -p nbs/walkforward_results
 mv nbs/walkforward_results/.run.txt nbs/walkforward_results/run.txt  # only a finished run replaces the stored output
 cat nbs/walkforward_results/run.txt
 mkdir -p nbs/forecast_results nbs/allocation_results
-for t in forward_vol forward_drawdown; do  # chapter 07: both targets, four horizons, 20 folds (about 8 minutes)
+for t in forward_vol forward_drawdown; do  # chapter 07: both targets, four horizons, 20 folds, 13 methods (about 15 minutes)
   .venv/bin/python -m deepregime.forecasting --target $t --horizon 1 5 10 21 --features extended \
     --json nbs/forecast_results/$t.json --forecasts nbs/forecast_results/${t}_forecasts.csv.gz > nbs/forecast_results/.$t.txt
   mv nbs/forecast_results/.$t.txt nbs/forecast_results/$t.txt
