@@ -14,6 +14,7 @@ from .scores import dm_lags, dm_test, forecast_scores, holm, log_losses, yearly_
 from .volatility import block_vol_forecasts
 from .backtest.engine import backtest
 from .backtest.metrics import cagr, max_drawdown, sharpe_ratio
+from .backtest.stats import sharpe_diff_test
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +134,7 @@ def economic_table(forecasts:pd.DataFrame, # long frame of `ForecastResult.forec
                    lags=(1, 2, 5), # execution lags
                    cost_bps:float=2., # cost per unit of turnover
                   ) -> pd.DataFrame:
-    "Excess Sharpe, CAGR and max drawdown of each method's exposures, vol targeting and buy & hold, per lag."
+    "Excess Sharpe (with the HAC test of its difference to buy & hold), CAGR, max drawdown per method, rule and lag."
     wide = forecasts[forecasts['h'] == h].pivot(index='date', columns='method', values='p_stress').dropna()
     days = wide.index
     vt = vol_target_weights(forecasts[forecasts['h'] == h], mkt, h).reindex(days)
@@ -142,8 +143,12 @@ def economic_table(forecasts:pd.DataFrame, # long frame of `ForecastResult.forec
     ws.update({('vol_target', r): vt[r] for r in vt.columns})
     rows = []
     for lag in lags:
-        for (m, r), w in ws.items():
+        for (m, r), w in ws.items():  # buy & hold first: the benchmark of the Sharpe-difference tests
             bt = backtest(w, mkt, lag=lag, cost_bps=cost_bps)
+            x = bt['net'] - bt['rf']
+            if m == 'buy_hold': x_bh = x
+            p = float('nan') if m == 'buy_hold' else float(sharpe_diff_test(x, x_bh, 'hac')['p_value'])
             rows.append({'method': m, 'rule': r, 'lag': lag, 'sharpe_excess': sharpe_ratio(bt['net'], bt['rf']),
-                         'cagr': cagr(bt['net']), 'max_dd': max_drawdown(bt['net']), 'exposure': float(bt['weight'].mean())})
+                         'p_hac_vs_buy_hold': p, 'cagr': cagr(bt['net']), 'max_dd': max_drawdown(bt['net']),
+                         'exposure': float(bt['weight'].mean())})
     return pd.DataFrame(rows)

@@ -28,8 +28,8 @@ from .splits import ExpandingFolds, too_few_test_days
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'METHODS', 'ENSEMBLE_SEEDS', 'MIN_SCORED', 'ForecastConfig', 'fold_labels', 'fold_forecasts', 'prepare_folds',
-           'ForecastResult', 'forecast_walk_forward', 'forecasting_parser', 'run_forecasting', 'main']
+__all__ = ['log', 'METHODS', 'ENSEMBLE_SEEDS', 'STACK_MIN_CLASS', 'MIN_SCORED', 'ForecastConfig', 'fold_labels', 'fold_forecasts',
+           'prepare_folds', 'ForecastResult', 'forecast_walk_forward', 'forecasting_parser', 'run_forecasting', 'main']
 
 # %% ../nbs/07_forecasting.ipynb #086f59ef
 METHODS = (*FORECASTERS, *NETWORKS)  # the registry's forecasters, then the Transformer and its variants (trained here)
@@ -70,7 +70,7 @@ class ForecastConfig(ConfigMixin):
 
     @property
     def method_settings(self) -> MethodSettings:
-        "The settings the [registry](02i_registry.ipynb)'s forecasters read: seed and jump penalty."
+        "The settings the [registry](02i_registry.ipynb)'s forecasters read: seed and jump penalty (the horizon is set per h)."
         return MethodSettings(seed=self.seed, jump_penalty=self.jump_penalty)
 
     def folds(self, index:pd.DatetimeIndex, # trading days of the market frame
@@ -103,6 +103,7 @@ def fold_labels(mkt:pd.DataFrame, # market frame (all days; the labels of test d
 
 # %% ../nbs/07_forecasting.ipynb #3af14ec7
 ENSEMBLE_SEEDS = 3  # members of `transformer_ensemble`: seeds seed, seed + 1, ... (the first is `transformer` itself)
+STACK_MIN_CLASS = 20  # fewest stress and calm validation days `stacked` fits on (else `garch_logistic` stands in)
 
 def _network_inputs(m:str, F:pd.DataFrame, V:pd.DataFrame, train_end) -> pd.DataFrame:
     "The feature frame a Transformer variant reads."
@@ -134,6 +135,11 @@ def _network(m:str, cfg:ForecastConfig, F:pd.DataFrame, V:pd.DataFrame, test:pd.
             Z = gl.garch_inputs(V.loc[:test[-1]]).join(np.log(p / (1 - p)).rename('transformer_logit'), how='inner')
             fit_rows = rows.intersection(Z.index)
             fit_rows = fit_rows[fit_rows >= tf.val_start_]
+            if y.loc[fit_rows].value_counts().reindex([0., 1.], fill_value=0).min() < STACK_MIN_CLASS:
+                log.info('stacked, h = %d: validation days from %s hold too few stress or calm days; garch_logistic '
+                         'stands in', h, day(tf.val_start_))
+                out[h] = gl.predict_proba(V.loc[:test[-1]])['p_stress'].loc[test]
+                continue
             out[h] = TabularForecaster('logistic').fit(Z.loc[fit_rows], y.loc[fit_rows]).predict_proba(Z.loc[test])['p_stress']
         return out
     return {h: hp.loc[test, f'h{h}'] for h in cfg.horizons}

@@ -117,11 +117,13 @@ def predict_proba(self:TransformerForecaster, features:pd.DataFrame, # rows in t
 @patch
 def _state(self:TransformerForecaster) -> dict:
     return {'columns': list(self.columns_), 'scaler': self.scaler_.to_dict(),
-            'weights': {k: v.tolist() for k, v in self.network_.state_dict().items()}}
+            'weights': {k: v.tolist() for k, v in self.network_.state_dict().items()},
+            'val_start': None if getattr(self, 'val_start_', None) is None else self.val_start_.strftime('%Y-%m-%d')}
 
 @patch
 def _set_state(self:TransformerForecaster, s:dict):
     self.columns_, self.scaler_ = list(s['columns']), FeatureScaler.from_dict(s['scaler'])
+    self.val_start_ = None if s.get('val_start') is None else pd.Timestamp(s['val_start'])
     mc = ModelConfig(n_features=len(self.columns_), window=self.window, d_model=self.d_model, n_heads=self.n_heads,
                      n_layers=self.n_layers, d_ff=self.d_ff, dropout=self.dropout, n_regimes=2**len(self.horizons))
     self.network_ = RegimeTransformer(mc)
