@@ -9,7 +9,6 @@ import logging
 import numpy as np
 import pandas as pd
 
-from .features import realized_vol
 from .scores import dm_lags, dm_test, forecast_scores, holm, log_losses, yearly_test
 from .volatility import block_vol_forecasts
 from .backtest.engine import backtest
@@ -27,6 +26,11 @@ NETWORKS = ('transformer', 'transformer_seed', 'transformer_vol', 'transformer_e
 SKILL_KEYS = ('log_loss', 'brier', 'auc', 'balanced_accuracy', 'ece', 'dm_p_vs_persistence', 'dm_p_vs_logistic',
               'dm_p_vs_best_baseline', 'year_p_vs_best_baseline', 'n')
 
+def _best(mean_loss:dict) -> str|None:
+    "The baseline (a method not in `NETWORKS`) with the lowest mean log-loss; None without one."
+    base = {m: v for m, v in mean_loss.items() if m not in NETWORKS}
+    return min(base, key=base.get) if base else None
+
 def best_baselines(forecasts:pd.DataFrame, # long frame of `ForecastResult.forecasts`
                   ) -> dict:
     "Horizon -> the baseline (a method not in `NETWORKS`) with the lowest mean log-loss on the common scored days."
@@ -34,20 +38,20 @@ def best_baselines(forecasts:pd.DataFrame, # long frame of `ForecastResult.forec
     for h, g in forecasts.dropna(subset=['y']).groupby('h'):
         wide = g.pivot(index='date', columns='method', values='p_stress').dropna()
         y = g.drop_duplicates('date').set_index('date')['y'].loc[wide.index].to_numpy()
-        base = {m: log_losses(wide[m], y).mean() for m in wide.columns if m not in NETWORKS}
-        if base: out[f'h{int(h)}'] = min(base, key=base.get)
+        best = _best({m: log_losses(wide[m], y).mean() for m in wide.columns})
+        if best is not None: out[f'h{int(h)}'] = best
     return out
 
 def forecast_skill(forecasts:pd.DataFrame, # long frame of `ForecastResult.forecasts`
                   ) -> dict:
     "{method: {'h<h>': {scores, DM p-values vs persistence, logistic and the best baseline, yearly-test p, n}}}."
-    out, best = {}, best_baselines(forecasts)
+    out = {}
     for h, g in forecasts.dropna(subset=['y']).groupby('h'):
         wide = g.pivot(index='date', columns='method', values='p_stress').dropna()
         y = g.drop_duplicates('date').set_index('date')['y'].loc[wide.index].to_numpy()
         lags, key = dm_lags(h, len(wide)), f'h{int(h)}'
         loss = {m: log_losses(wide[m], y) for m in wide.columns}
-        refs = {'persistence': 'persistence', 'logistic': 'logistic', 'best_baseline': best.get(key)}
+        refs = {'persistence': 'persistence', 'logistic': 'logistic', 'best_baseline': _best({m: v.mean() for m, v in loss.items()})}
         for m in wide.columns:
             s = forecast_scores(wide[m], y)
             for name, ref in refs.items():
@@ -98,7 +102,7 @@ def headline_table(skills:dict, # target -> `forecast_skill` of that target's ru
     for target, skill in skills.items():
         for m in methods:
             for h, s in skill[m].items():
-                best = min((b for b in skill if b not in NETWORKS), key=lambda b: skill[b][h]['log_loss'])
+                best = _best({b: skill[b][h]['log_loss'] for b in skill})
                 rows.append({'method': m, 'target': target, 'h': int(h[1:]), 'best_baseline': best,
                              'log_loss': s['log_loss'], 'best_log_loss': skill[best][h]['log_loss'],
                              'dm_p': s['dm_p_vs_best_baseline'], 'year_p': s['year_p_vs_best_baseline']})

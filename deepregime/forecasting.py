@@ -18,11 +18,11 @@ from .regimes.registry import FORECASTERS, VOL_BASELINES, MethodSettings, make_d
 from .feature_sets import CROSS_TICKERS, FEATURE_SETS, feature_set, load_cross_market
 from .targets import TARGETS, fit_threshold, target_labels, target_values, train_rows
 from .volatility import HAR_COLUMNS, fit_gjr_garch, garch_variance, vol_inputs
-from .regimes.forecasters import GarchLogistic, TabularForecaster
+from .regimes.forecasters import TabularForecaster
 from .regimes.forecasters import StateForecaster
 from .training.forecaster import TransformerForecaster
 from .forecast_skill import NETWORKS, best_baselines, economic_table, forecast_skill, skill_table
-from .walkforward.runner import worker_pool
+from .walkforward.runner import one_torch_thread, worker_pool
 from .splits import ExpandingFolds, too_few_test_days
 
 log = logging.getLogger(__name__)
@@ -105,6 +105,12 @@ def fold_labels(mkt:pd.DataFrame, # market frame (all days; the labels of test d
 ENSEMBLE_SEEDS = 3  # members of `transformer_ensemble`: seeds seed, seed + 1, ... (the first is `transformer` itself)
 STACK_MIN_CLASS = 20  # fewest stress and calm validation days `stacked` fits on (else `garch_logistic` stands in)
 
+def _vol_baseline(m:str, cfg:ForecastConfig, V:pd.DataFrame, rows:pd.DatetimeIndex, y:pd.Series, h:int, memo:dict):
+    "The fold's fitted volatility baseline `m` at horizon `h` (fitted once: `stacked` reuses `garch_logistic`)."
+    if (m, h) not in memo:
+        memo[m, h] = make_forecaster(m, replace(cfg.method_settings, horizon=h)).fit(V.loc[rows], y.loc[rows])
+    return memo[m, h]
+
 def _network_inputs(m:str, F:pd.DataFrame, V:pd.DataFrame, train_end) -> pd.DataFrame:
     "The feature frame a Transformer variant reads."
     if m == 'transformer_seed': return F[list(FEATURES)]
@@ -130,7 +136,7 @@ def _network(m:str, cfg:ForecastConfig, F:pd.DataFrame, V:pd.DataFrame, test:pd.
         if tf.val_start_ is None: raise ValueError('stacked needs the Transformer\'s validation days: val_frac > 0')
         out = {}
         for h, (y, rows, _) in labs.items():
-            gl = GarchLogistic(horizon=h).fit(V.loc[rows.intersection(F.index)], y.loc[rows.intersection(F.index)])
+            gl = _vol_baseline('garch_logistic', cfg, V, rows.intersection(F.index), y, h, memo)
             p = hp_all[f'h{h}'].clip(1e-6, 1 - 1e-6)
             Z = gl.garch_inputs(V.loc[:test[-1]]).join(np.log(p / (1 - p)).rename('transformer_logit'), how='inner')
             fit_rows = rows.intersection(Z.index)
@@ -161,8 +167,7 @@ def _fit_predict(m:str, cfg:ForecastConfig, F:pd.DataFrame, V:pd.DataFrame, test
         elif m in ('logistic', 'boosting'):
             p = make_forecaster(m, cfg.method_settings).fit(F.loc[rows], y.loc[rows]).predict_proba(F.loc[test])
         elif m in VOL_BASELINES:  # the GARCH filter runs from the first training day: the history goes in
-            fc = make_forecaster(m, replace(cfg.method_settings, horizon=h)).fit(V.loc[rows], y.loc[rows])
-            p = fc.predict_proba(V.loc[:test[-1]]).loc[test]
+            p = _vol_baseline(m, cfg, V, rows, y, h, memo).predict_proba(V.loc[:test[-1]]).loc[test]
         else:
             sf = StateForecaster.from_detector(det, h).fit(F.loc[rows, seed_cols], y.loc[rows])
             p = sf.predict_proba(F.loc[:test[-1], seed_cols]).loc[test]
@@ -186,7 +191,7 @@ def fold_forecasts(mkt:pd.DataFrame, # market frame (targets)
         return None
     labs = fold_labels(mkt, fold, cfg, values, seed_feats) if labs is None else labs
     V = (vol_inputs(mkt) if vol is None else vol).reindex(F.index)
-    parts, memo = [], {}  # the fold's Transformer fits, shared by its variants
+    parts, memo = [], {}  # the fold's Transformer and GARCH fits, shared by the methods that use them
     for m in cfg.methods:
         t0 = time.perf_counter()
         for h, p in _fit_predict(m, cfg, F, V, test, labs, fold.train_end, memo).items():
@@ -237,11 +242,7 @@ def prepare_folds(mkt:pd.DataFrame, # market frame (targets)
 
 def _fold_task(args:tuple) -> pd.DataFrame|None:
     "`fold_forecasts(*args)` with one torch thread: the same numbers in a worker process and in this one."
-    import torch
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try: return fold_forecasts(*args)
-    finally: torch.set_num_threads(threads)
+    with one_torch_thread(): return fold_forecasts(*args)
 
 @dataclass
 class ForecastResult:

@@ -22,7 +22,7 @@ from .methods import make_method
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'run_method', 'worker_pool', 'WalkForwardResult', 'walk_forward']
+__all__ = ['log', 'run_method', 'worker_pool', 'one_torch_thread', 'WalkForwardResult', 'walk_forward']
 
 # %% ../../nbs/06e_runner.ipynb #1e92a89a
 _parent_pid = None  # in a worker process: the pid of the walk-forward that started it (set by `_die_with_parent`)
@@ -97,14 +97,19 @@ def worker_pool(n_jobs:int, # worker processes
         ex.shutdown(wait=True, cancel_futures=True)
 
 # %% ../../nbs/06e_runner.ipynb #b0e736d1
+@contextmanager
+def one_torch_thread():
+    "Torch on one thread inside the block: the same numbers in a worker process and in this one."
+    import torch
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try: yield
+    finally: torch.set_num_threads(threads)
+
 def _task(names, cfg_dict, mkt, folds, cache_dir):
     "Run methods `names` on `folds` with one torch thread (the body of a worker process)."
-    import torch
-    cfg, threads = WalkForwardConfig.from_dict(cfg_dict), torch.get_num_threads()
-    torch.set_num_threads(1)
-    fold_data = {}  # the methods of this task share each fold's features and labeller
-    try: return [r for n in names for r in run_method(n, cfg, mkt, folds, cache_dir, fold_data)]
-    finally: torch.set_num_threads(threads)
+    cfg, fold_data = WalkForwardConfig.from_dict(cfg_dict), {}  # the task's methods share each fold's features, labeller
+    with one_torch_thread(): return [r for n in names for r in run_method(n, cfg, mkt, folds, cache_dir, fold_data)]
 
 # %% ../../nbs/06e_runner.ipynb #2cc40a12
 @dataclass
