@@ -26,6 +26,12 @@ NETWORKS = ('transformer', 'transformer_seed', 'transformer_vol', 'transformer_e
 SKILL_KEYS = ('log_loss', 'brier', 'auc', 'balanced_accuracy', 'ece', 'dm_p_vs_persistence', 'dm_p_vs_logistic',
               'dm_p_vs_best_baseline', 'year_p_vs_best_baseline', 'n')
 
+def _scored(forecasts:pd.DataFrame):
+    "Per horizon: (h, forecasts wide by method on the days every method has and the target is known, outcomes)."
+    for h, g in forecasts.dropna(subset=['y']).groupby('h'):
+        wide = g.pivot(index='date', columns='method', values='p_stress').dropna()
+        yield h, wide, g.drop_duplicates('date').set_index('date')['y'].loc[wide.index].to_numpy()
+
 def _best(mean_loss:dict) -> str|None:
     "The baseline (a method not in `NETWORKS`) with the lowest mean log-loss; None without one."
     base = {m: v for m, v in mean_loss.items() if m not in NETWORKS}
@@ -35,9 +41,7 @@ def best_baselines(forecasts:pd.DataFrame, # long frame of `ForecastResult.forec
                   ) -> dict:
     "Horizon -> the baseline (a method not in `NETWORKS`) with the lowest mean log-loss on the common scored days."
     out = {}
-    for h, g in forecasts.dropna(subset=['y']).groupby('h'):
-        wide = g.pivot(index='date', columns='method', values='p_stress').dropna()
-        y = g.drop_duplicates('date').set_index('date')['y'].loc[wide.index].to_numpy()
+    for h, wide, y in _scored(forecasts):
         best = _best({m: log_losses(wide[m], y).mean() for m in wide.columns})
         if best is not None: out[f'h{int(h)}'] = best
     return out
@@ -46,9 +50,7 @@ def forecast_skill(forecasts:pd.DataFrame, # long frame of `ForecastResult.forec
                   ) -> dict:
     "{method: {'h<h>': {scores, DM p-values vs persistence, logistic and the best baseline, yearly-test p, n}}}."
     out = {}
-    for h, g in forecasts.dropna(subset=['y']).groupby('h'):
-        wide = g.pivot(index='date', columns='method', values='p_stress').dropna()
-        y = g.drop_duplicates('date').set_index('date')['y'].loc[wide.index].to_numpy()
+    for h, wide, y in _scored(forecasts):
         lags, key = dm_lags(h, len(wide)), f'h{int(h)}'
         loss = {m: log_losses(wide[m], y) for m in wide.columns}
         refs = {'persistence': 'persistence', 'logistic': 'logistic', 'best_baseline': _best({m: v.mean() for m, v in loss.items()})}
