@@ -218,6 +218,7 @@ COMMANDS = {  # subcommand -> (module, command name: its `<name>_parser(p)` and 
                  'forecast forward-looking stress; skill vs persistence and logistic regression'),
     'allocate': ('deepregime.allocation', 'allocation',
                  'regime-aware allocation across SPY, TLT, gold and T-bills, walk-forward'),
+    'report': ('deepregime.tearsheet', 'report', 'one HTML report of a backtest or walk-forward run'),
     'now': ('deepregime.cli', 'now', 'stress probability today and tomorrow\'s exposure per strategy'),
 }
 

@@ -70,6 +70,7 @@ PLOT_PAGES = [
     ('08a_multi_asset.ipynb', 0),
     ('08b_allocators.ipynb', 0),
     ('09_cli.ipynb', 1),  # the last year with stress shaded (deepregime now)
+    ('09a_tearsheet.ipynb', 0),
 ]
 HIDDEN = re.compile(r'^#\|\s*(hide|include:\s*false|output:\s*false)\s*$', re.M)
 
