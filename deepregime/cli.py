@@ -18,9 +18,9 @@ from .features import FEATURES, make_features
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'NOW_DETECTORS', 'COMMANDS', 'fit_detectors', 'stress_now', 'seen_until', 'exposures_now', 'plot_now',
-           'why_not_latest', 'now_parser', 'run_now', 'data_parser', 'run_data', 'labels_parser', 'run_labels',
-           'command_pair', 'main']
+__all__ = ['log', 'NOW_DETECTORS', 'STALE_DAYS', 'COMMANDS', 'fit_detectors', 'stress_history', 'stress_now', 'now_table',
+           'seen_until', 'exposures_now', 'plot_now', 'stale_warning', 'why_not_latest', 'now_parser', 'run_now',
+           'data_parser', 'run_data', 'labels_parser', 'run_labels', 'command_pair', 'main']
 
 # %% ../nbs/09_cli.ipynb #1cf05e41
 NOW_DETECTORS = ('persistence', 'vix_threshold', 'hmm', 'jump_model')  # names in the registry; quick fits, in seconds
@@ -38,12 +38,13 @@ def fit_detectors(feats:pd.DataFrame, # training features (all history before th
     return {n: make_detector(n, settings).fit(feats, regimes) for n in names}
 
 # %% ../nbs/09_cli.ipynb #90db77da
-def stress_now(mkt:pd.DataFrame, # frame from `load_market`, ending on the day asked about
-               names=NOW_DETECTORS, # detectors to fit on the history before that day
-               checkpoint:str|Path|None=None, # a trained Transformer checkpoint to add (used as trained)
-               seed:int=0, # seed of the fits
-              ) -> pd.DataFrame:
-    "Per detector: probability of stress and regime on the last day of `mkt`, fitted on the days before it."
+def stress_history(mkt:pd.DataFrame, # frame from `load_market`, ending on the day asked about
+                   names=NOW_DETECTORS, # detectors to fit on the history before that day
+                   checkpoint:str|Path|None=None, # a trained Transformer checkpoint to add (used as trained)
+                   seed:int=0, # seed of the fits
+                   days:int=252, # trading days returned, ending on the day asked about
+                  ) -> pd.DataFrame:
+    "P(stress) of each detector (columns) on the last `days` of `mkt`, every detector fitted on the days before its last."
     feats = make_features(mkt)[FEATURES]
     if len(feats) < 500: raise DataError(f'too little history for `now`: {len(feats)} feature days, need at least 500')
     last = feats.index[-1]
@@ -61,12 +62,25 @@ def stress_now(mkt:pd.DataFrame, # frame from `load_market`, ending on the day a
                             f'horizon {model.train_config.horizon}), after the day asked ({day(last)}): '
                             'its answer for that day has seen the future')
             log.warning(warnings[-1])
-    rows = {}
-    for name, det in detectors.items():
-        p = det.predict_proba(feats).loc[last]
-        rows[name] = {'p_stress': float(p['p_stress']), 'regime': int(p.to_numpy().argmax())}
-    out = pd.DataFrame(rows).T.astype({'p_stress': float, 'regime': int}).rename_axis('detector')
-    out.attrs.update(date=day(last), fitted=(day(feats.index[0]), day(feats.index[-2])), warnings=warnings)
+    hist = pd.DataFrame({name: det.predict_proba(feats)['p_stress'].iloc[-days:] for name, det in detectors.items()})
+    hist.attrs.update(date=day(last), fitted=(day(feats.index[0]), day(feats.index[-2])), warnings=warnings,
+                      checkpoint=None if checkpoint is None else str(checkpoint))
+    return hist.rename_axis(columns='detector')
+
+def stress_now(mkt:pd.DataFrame, # frame from `load_market`, ending on the day asked about
+               names=NOW_DETECTORS, # detectors to fit on the history before that day
+               checkpoint:str|Path|None=None, # a trained Transformer checkpoint to add (used as trained)
+               seed:int=0, # seed of the fits
+              ) -> pd.DataFrame:
+    "Per detector: probability of stress and regime (stress when above 1/2) on the last day of `mkt`."
+    return now_table(stress_history(mkt, names, checkpoint, seed, days=1))
+
+def now_table(hist:pd.DataFrame, # from `stress_history`
+             ) -> pd.DataFrame:
+    "The last day of `hist` as the table `now` prints: `p_stress` and `regime` per detector."
+    p = hist.iloc[-1].astype(float)
+    out = pd.DataFrame({'p_stress': p, 'regime': (p > 0.5).astype(int)}).rename_axis('detector')
+    out.attrs.update(hist.attrs)
     return out
 
 def seen_until(model, # a fitted `RegimeModel`
@@ -95,18 +109,52 @@ def exposures_now(table:pd.DataFrame, # from `stress_now`
 
 # %% ../nbs/09_cli.ipynb #76a4a1c0
 def plot_now(mkt:pd.DataFrame, # frame from `load_market`
-             days:int=252, # trading days shown
+             hist:pd.DataFrame, # from `stress_history`, on the last days of `mkt`
             ):
-    "The asset and its volatility index over the last `days`, stress days shaded (KMeans fitted on the history before them)."
-    from deepregime.regimes.kmeans import KMeansLabeller
-    from deepregime.labels import plot_regimes
-    feats = make_features(mkt)[FEATURES]
-    shown = feats.index[-days:]
-    lab = KMeansLabeller().fit(feats.loc[:shown[0]].iloc[:-1])
-    df = mkt.loc[shown, ['Adj Close', 'VIX']].assign(regime=lab.predict(feats.loc[shown]))
-    return plot_regimes(df)
+    "The asset over `hist`'s days (shaded where half the detectors or more say stress) above each detector's P(stress)."
+    import matplotlib.pyplot as plt, matplotlib.dates as mdates
+    from matplotlib.patches import Patch
+    from deepregime.data import asset_name
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 6.5), sharex=True, height_ratios=(1.2, 1), layout='constrained')
+    px, today = mkt['Adj Close'].loc[hist.index], hist.index[-1]
+    top.plot(px.index, px, lw=1, color='k')
+    stress = (hist > 0.5).mean(axis=1) >= 0.5
+    top.fill_between(hist.index, 0, 1, where=stress.to_numpy(), step='post', transform=top.get_xaxis_transform(),
+                     color='tab:red', alpha=0.18, lw=0)
+    n = hist.shape[1]
+    top.legend(handles=[plt.Line2D([], [], color='k', label=f'{asset_name(mkt)} (total-return price)'),
+                        Patch(color='tab:red', alpha=0.18, label=f'P(stress) > 1/2 for at least half of the {n} detectors')],
+               loc='upper left', fontsize=8)
+    top.set_title(f'{asset_name(mkt)}, the last {len(hist)} trading days to {day(today)}, and the P(stress) of each '
+                  f'detector in the table\n(fitted on {" … ".join(hist.attrs["fitted"])}'
+                  f'{", the checkpoint as trained" if hist.attrs.get("checkpoint") else ""}: the days before '
+                  f'{day(today)} are in-sample for them)', fontsize=10)
+    colors = plt.get_cmap('tab10').colors
+    for i, name in enumerate(hist):
+        bottom.plot(hist.index, hist[name], lw=1, color=colors[i % 10], label=f'{name}: {hist[name].iloc[-1]:.2f} today')
+        bottom.plot([today], [hist[name].iloc[-1]], 'o', color=colors[i % 10], ms=4)
+    bottom.axhline(0.5, ls='--', lw=0.8, color='grey')
+    for ax in (top, bottom): ax.axvline(today, color='tab:blue', lw=1)
+    bottom.annotate(f'today: {day(today)}', (today, 1.02), xycoords=('data', 'axes fraction'), ha='right', fontsize=8,
+                    color='tab:blue')
+    bottom.set_ylim(-0.02, 1.02); bottom.set_ylabel('P(stress)')
+    bottom.legend(loc='upper left', bbox_to_anchor=(1.005, 1), fontsize=8, frameon=False)
+    bottom.xaxis.set_major_formatter(mdates.ConciseDateFormatter(bottom.xaxis.get_major_locator()))
+    return fig
 
 # %% ../nbs/09_cli.ipynb #e23b0f6a
+STALE_DAYS = 5  # weekdays after the latest data day before `now` warns that its answer is not about today
+
+def stale_warning(last, # the latest day in the data (anything `pd.Timestamp` reads)
+                  today=None, # the day the user asks on (default: today's date)
+                 ) -> str|None:
+    "None when `last` is at most `STALE_DAYS` weekdays before `today`; else a warning that says how old the data are."
+    today = pd.Timestamp.now().normalize() if today is None else pd.Timestamp(today)
+    behind = len(pd.bdate_range(pd.Timestamp(last) + pd.Timedelta(days=1), today))
+    if behind <= STALE_DAYS: return None
+    return (f'the data end on {day(last)}, {behind} weekdays before today ({day(today)}): the answer is about that day; '
+            'update the data folder (or let the command download) for an answer about today')
+
 def why_not_latest(mkt:pd.DataFrame, # frame from `load_market`
                    end:str|None=None, # the day asked about (None: the latest)
                    data_dir:str|None=None, # the CSV folder `mkt` came from
@@ -122,6 +170,10 @@ def why_not_latest(mkt:pd.DataFrame, # frame from `load_market`
     return (f"answers for {day(mkt.index[-1])}, not {day(want)}, {asset}'s last trading day"
             f"{' up to --end' if end else ''}: {why}")
 
+def _saved_model() -> str:
+    "Where `deepregime train` writes its checkpoint (`SAVED_MODEL`; its module imports torch, Ctrl-C held meanwhile)."
+    return _import_command('deepregime.training.regime_model').SAVED_MODEL
+
 def now_parser(p:argparse.ArgumentParser|None=None, # parser to fill (a subcommand's), or None for a new one
               ) -> argparse.ArgumentParser:
     "Arguments of `deepregime now`."
@@ -130,8 +182,11 @@ def now_parser(p:argparse.ArgumentParser|None=None, # parser to fill (a subcomma
     add_data_options(p, '1993-01-29', None, 'first day of the history the detectors see',
                      'the day to ask about (default: the last day in the data)')
     p.add_argument('--detectors', nargs='+', choices=NOW_DETECTORS, default=list(NOW_DETECTORS))
-    p.add_argument('--checkpoint', type=path_arg, default=None, help='also use this trained Transformer checkpoint')
-    p.add_argument('--plot', default=None, help='write a PNG of the last year with stress shaded')
+    saved = _saved_model()
+    p.add_argument('--checkpoint', type=path_arg, default=None,
+                   help=f'also use this trained Transformer checkpoint (default: {saved} when it exists)')
+    p.add_argument('--no-checkpoint', action='store_true', help=f'leave out the saved model {saved}')
+    p.add_argument('--plot', default=None, help='write a PNG of the last year: P(stress) per detector, today marked')
     p.add_argument('--json', default=None, help='write the answer as JSON')
     return add_verbose(p)
 
@@ -139,25 +194,33 @@ def run_now(a:argparse.Namespace, # parsed `now_parser` arguments
            ) -> dict:
     "Answer `deepregime now`: print the table, write the optional plot and JSON; returns the JSON dict."
     check_outputs((a.plot, '--plot'), (a.json, '--json'))
+    if a.checkpoint is not None and a.no_checkpoint: raise ValueError('--checkpoint and --no-checkpoint exclude each other')
     if a.checkpoint is not None and not Path(a.checkpoint).is_file(): raise ValueError(f'--checkpoint: no file {a.checkpoint}')
+    saved = _saved_model()
+    checkpoint = a.checkpoint or (saved if not a.no_checkpoint and Path(saved).is_file() else None)
     mkt = market_from_args(a)
     gap = why_not_latest(mkt, a.end, a.data_dir)
-    tab = stress_now(mkt, a.detectors, a.checkpoint)
+    hist = stress_history(mkt, a.detectors, checkpoint)
+    tab = now_table(hist)
     per, other = exposures_now(tab, mkt)
+    old = None if a.end else stale_warning(tab.attrs['date'])
     head = f"latest trading day in the data: {tab.attrs['date']}" if gap is None else gap
     echo(f"{head} ({a.asset} and {a.vol_index}; detectors fitted on {' … '.join(tab.attrs['fitted'])})")
+    if old: echo(f'warning: {old}')
+    if checkpoint is not None and a.checkpoint is None:
+        echo(f'model: {checkpoint}, the saved Transformer (--no-checkpoint leaves it out)')
     echo(tab.join(per.rename(columns={'regime': 'exposure 1/0', 'regime_leveraged': 'exposure 1.5/0.3'})).round(3).to_string())
     echo(f"without a detector: buy & hold {other['buy_hold']:.2f}, volatility target {other['vol_target']:.2f}")
     echo(f'exposures are fractions of equity in {a.asset} held from the next trading day; the rest earns the T-bill rate')
     summary = {'date': tab.attrs['date'], 'asset': a.asset, 'vol_index': a.vol_index, 'fitted': list(tab.attrs['fitted']),
-               'warnings': ([] if gap is None else [gap]) + tab.attrs['warnings'],
+               'warnings': [w for w in (gap, old) if w] + tab.attrs['warnings'], 'checkpoint': checkpoint and str(checkpoint),
                'detectors': {n: {'p_stress': json_number(r['p_stress']), 'regime': int(r['regime']),
                                  'exposure': {s: json_number(per.loc[n, s]) for s in per.columns}} for n, r in tab.iterrows()},
                'exposure': {k: json_number(v) for k, v in other.items()}}
     if a.plot is not None:
         import matplotlib.pyplot as plt
         from deepregime.utils import write_atomic
-        fig = plot_now(mkt)[0].figure
+        fig = plot_now(mkt, hist)
         write_atomic(a.plot, lambda tmp: fig.savefig(tmp, dpi=110, format='png')); plt.close(fig)
         echo(f'plot: {a.plot}')
     if a.json is not None: echo(f"json: {write_text(a.json, json.dumps(summary, indent=1))}")

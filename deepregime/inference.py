@@ -8,7 +8,8 @@ import argparse, logging
 from pathlib import Path
 import pandas as pd
 from .data import add_data_options, load_market
-from .training.regime_model import CheckpointError, RegimeModel, TrainedRegimeModel, load_checkpoint, market_warning
+from .training.regime_model import (CheckpointError, RegimeModel, SAVED_MODEL, TrainedRegimeModel, load_checkpoint,
+                                              market_warning)
 from .training.evaluate import classification_report, evaluate  # their home is a layer down; re-exported
 from .utils import add_verbose, check_output_path, echo, int_arg, path_arg, run_command, write_atomic
 
@@ -41,7 +42,7 @@ def inference_parser(p:argparse.ArgumentParser|None=None, # parser to fill (e.g.
     "Arguments of `python -m deepregime.inference` (and `deepregime predict`)."
     p = p or argparse.ArgumentParser(prog='python -m deepregime.inference')
     p.description = 'Predict regimes with a trained checkpoint.'
-    p.add_argument('--checkpoint', type=path_arg, default='runs/regime_model.pt', help='file written by the training command')
+    p.add_argument('--checkpoint', type=path_arg, default=SAVED_MODEL, help='file written by the training command')
     add_data_options(p, None, None, 'first prediction date (default: see --last)',
                      'last prediction date (default: the last day with data)')
     p.add_argument('--last', type=int_arg(1, 100_000), default=None,

@@ -17,7 +17,7 @@ from ..utils import add_verbose, check_output_path, echo, float_arg, int_arg, pa
 from ..utils import progress_enabled
 from .evaluate import evaluate
 # written below, exported to deepregime/training/regime_model.py; re-exported here, their old home
-from .regime_model import CHECKPOINT_FORMAT, REGIME_NAMES, CheckpointError, TrainConfig
+from .regime_model import CHECKPOINT_FORMAT, REGIME_NAMES, SAVED_MODEL, CheckpointError, TrainConfig
 from .regime_model import RegimeModel, TrainedRegimeModel, fit_network, split_dates
 from .regime_model import load_checkpoint, save_checkpoint
 
@@ -83,7 +83,7 @@ def train_parser(p:argparse.ArgumentParser|None=None, # parser to fill (e.g. a `
     p.add_argument('--seed', type=int_arg(0, 2**32 - 1), default=0, help='seed of the labeller, weights and shuffles')
     p.add_argument('--regimes', type=path_arg, default=None, help='regimes parquet from save_regimes (chapter 02): train on its '
                    'labeller (default: KMeans fitted on the training rows)')
-    p.add_argument('--out', default='runs/regime_model.pt', help='checkpoint path')
+    p.add_argument('--out', default=SAVED_MODEL, help='checkpoint path')
     return add_verbose(p)
 
 # %% ../../nbs/04_training.ipynb #97ac516c
