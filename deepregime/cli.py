@@ -181,7 +181,7 @@ def now_parser(p:argparse.ArgumentParser|None=None, # parser to fill (a subcomma
     p.description = 'Latest trading day, stress probability by detector, and tomorrow\'s exposure per strategy.'
     add_data_options(p, '1993-01-29', None, 'first day of the history the detectors see',
                      'the day to ask about (default: the last day in the data)')
-    p.add_argument('--detectors', nargs='+', choices=NOW_DETECTORS, default=list(NOW_DETECTORS))
+    p.add_argument('--detectors', nargs='+', choices=NOW_DETECTORS, default=list(NOW_DETECTORS), help='detectors to fit')
     saved = _saved_model()
     p.add_argument('--checkpoint', type=path_arg, default=None,
                    help=f'also use this trained Transformer checkpoint (default: {saved} when it exists)')
@@ -260,8 +260,8 @@ def labels_parser(p:argparse.ArgumentParser|None=None, # parser to fill, or None
 
 def run_labels(a:argparse.Namespace) -> pd.DataFrame:
     "Label the days, print the regime summary, write the parquet file."
-    from deepregime.labels import label_regimes, regime_summary, save_regimes
-    out = check_output_path(a.out, '--out')
+    from deepregime.labels import REGIMES_PATH, label_regimes, regime_summary, save_regimes
+    out = check_output_path(a.out, '--out', new_folders=a.out == str(REGIMES_PATH))  # its default folder is made
     mkt = market_from_args(a)
     df = label_regimes(mkt, end=a.train_end)
     echo(regime_summary(df['regime']).round(3).to_string())
@@ -278,7 +278,7 @@ COMMANDS = {  # subcommand -> (module, command name: its `<name>_parser(p)` and 
                  'backtest the regime strategies (seed or honest protocol)'),
     'walkforward': ('deepregime.walkforward.__main__', 'walkforward', 'walk-forward of every method, out of sample'),
     'forecast': ('deepregime.forecasting', 'forecasting',
-                 'forecast forward-looking stress; skill vs persistence and logistic regression'),
+                 'forecast forward volatility and drawdowns against GARCH, HAR and the VIX'),
     'allocate': ('deepregime.allocation', 'allocation',
                  'regime-aware allocation across SPY, TLT, gold and T-bills, walk-forward'),
     'report': ('deepregime.tearsheet', 'report', 'one HTML report of a backtest or walk-forward run'),
@@ -305,10 +305,12 @@ def main(argv:list|None=None, # command-line arguments (default: sys.argv[1:])
         ) -> None:
     "The `deepregime` command: dispatch to a subcommand (the console script exits 0 when it returns)."
     argv = list(sys.argv[1:] if argv is None else argv)
-    p = argparse.ArgumentParser(prog='deepregime', description='Market-regime detection on SPY and the VIX, measured '
-                                'honestly. `deepregime COMMAND --help` for the options of each command.')
-    p.add_argument('command', choices=list(COMMANDS), metavar='COMMAND',
-                   help='; '.join(f'{k}: {h}' for k, (*_, h) in COMMANDS.items()))
+    width = max(map(len, COMMANDS)) + 2
+    p = argparse.ArgumentParser(prog='deepregime', formatter_class=argparse.RawDescriptionHelpFormatter,
+                                description='Market-regime detection on SPY and the VIX, measured honestly.',
+                                epilog='commands:\n' + '\n'.join(f'  {k:<{width}}{h}' for k, (*_, h) in COMMANDS.items())
+                                       + '\n\n`deepregime COMMAND --help` lists the options of each command and their defaults.')
+    p.add_argument('command', choices=list(COMMANDS), metavar='COMMAND', help='one of the commands below')
     if not argv or argv[0] in ('-h', '--help'): p.print_help(); raise SystemExit(0 if argv else 2)
     a, rest = p.parse_args(argv[:1]), argv[1:]
     build, run = command_pair(a.command)

@@ -16,7 +16,8 @@ log = logging.getLogger(__name__)
 # %% auto #0
 __all__ = ['log', 'day', 'json_number', 'OutputPathError', 'check_output_path', 'check_output_dir', 'check_outputs',
            'folder_outputs', 'write_atomic', 'write_text', 'write_bytes', 'progress_enabled', 'ConfigMixin', 'date_arg',
-           'path_arg', 'int_arg', 'float_arg', 'echo', 'add_verbose', 'run_command', 'exit_interrupted']
+           'path_arg', 'int_arg', 'float_arg', 'echo', 'add_verbose', 'DefaultsHelpFormatter', 'run_command',
+           'exit_interrupted']
 
 # %% ../nbs/00a_utils.ipynb #6fc18d9b
 def day(d, # anything `pd.Timestamp` accepts: str, datetime, numpy datetime
@@ -56,6 +57,7 @@ def _clean_stale(folder:Path, name:str):
 def check_output_path(path:str|Path, # a file the command will write
                       what:str='output', # how the message names it (e.g. '--json')
                       probe:bool=True, # also create and remove a file in its folder (`write_atomic` needs no probe)
+                      new_folders:bool=False, # may its missing folders be created? (a command's default location, e.g. runs/)
                      ) -> Path:
     "`path` as a `Path` if it can be written; else an `OutputPathError` — call it before any long work."
     if path is None or str(path).strip() == '': raise OutputPathError(f'{what}: empty file name')
@@ -70,6 +72,8 @@ def check_output_path(path:str|Path, # a file the command will write
     parent = real.parent
     while not parent.exists(): parent = parent.parent  # the first folder that exists must let us create the rest
     if not parent.is_dir(): raise OutputPathError(f'{what}: cannot create {p}: {parent} is not a directory')
+    if not new_folders and parent != real.parent:
+        raise OutputPathError(f'{what}: cannot write {p}: the folder {p.parent} does not exist (create it first)')
     if not os.access(parent, os.W_OK | os.X_OK): raise OutputPathError(f'{what}: cannot write {p}: {parent} is not writable')
     if probe: _probe(parent, p, what)
     return p
@@ -88,6 +92,7 @@ def _probe(folder:Path, p:Path, what:str):
 # %% ../nbs/00a_utils.ipynb #d1c0f7a2
 def check_output_dir(path:str|Path, # a folder the command will write into (created when missing)
                      what:str='output folder', # how the message names it (e.g. '--cache-dir')
+                     parents:bool=True, # may its missing parent folders be created too? (False: like `mkdir`, not `mkdir -p`)
                     ) -> Path:
     "`path` as a `Path` if files can be created in it; else an `OutputPathError`, before any long work."
     if path is None or str(path).strip() == '': raise OutputPathError(f'{what}: empty folder name')
@@ -96,17 +101,19 @@ def check_output_dir(path:str|Path, # a folder the command will write into (crea
     q = p
     while not q.exists(): q = q.parent  # the first folder that exists must let us create the rest
     if not q.is_dir(): raise OutputPathError(f'{what}: cannot create {p}: {q} is not a folder')
+    if not parents and q not in (p, p.parent):
+        raise OutputPathError(f'{what}: cannot create {p}: the folder {p.parent} does not exist (create it first)')
     if not os.access(q, os.W_OK | os.X_OK): raise OutputPathError(f'{what}: cannot write in {p}: {q} is not writable')
     _probe(q, p, what)
     return p
 
 # %% ../nbs/00a_utils.ipynb #0c1d2e40
-def check_outputs(*outputs:tuple, # `(path, what)` pairs; a `None` path is an output not asked for
+def check_outputs(*outputs:tuple, # `(path, what)` (or `(path, what, new_folders)`); a `None` path is not asked for
                  ) -> list:
     "Each path checked by `check_output_path` (`None` kept), and no two of them the same file; before any work."
-    paths = [None if p is None else check_output_path(p, what) for p, what in outputs]
+    paths = [None if o[0] is None else check_output_path(o[0], o[1], new_folders=bool(o[2:] and o[2])) for o in outputs]
     seen = {}
-    for p, (_, what) in zip(paths, outputs):
+    for p, (_, what, *_) in zip(paths, outputs):
         if p is None: continue
         real = Path(os.path.realpath(p))
         if real in seen and not (real.exists() and not real.is_file()):  # devices may take several
@@ -123,17 +130,17 @@ def folder_outputs(folder:str|Path|None, # a folder the command fills (e.g. `--p
                    names, # the files it will write there
                    what:str='--plots', # how messages name it
                   ) -> list:
-    "`(folder/name, what)` pairs for `check_outputs`, the folder checked by `check_output_dir`; none for no folder."
+    "`(folder/name, what, True)` for `check_outputs`, the folder checked by `check_output_dir` (its parent must exist)."
     if folder is None: return []
-    folder = check_output_dir(folder, what)
-    return [(folder/n, what) for n in names]
+    folder = check_output_dir(folder, what, parents=False)
+    return [(folder/n, what, True) for n in names]
 
 # %% ../nbs/00a_utils.ipynb #c5acaa15
 def write_atomic(path:str|Path, # final file name (missing parent folders are created)
                  write:Callable, # function that writes the content to the path it is given
                 ) -> Path:
     "Call `write(tmp)` on a temporary file beside `path`, then rename it to `path`: nobody ever sees half a file."
-    path = check_output_path(path, probe=False)  # the temporary file below is the probe
+    path = check_output_path(path, probe=False, new_folders=True)  # the temporary file below is the probe
     real = Path(os.path.realpath(path))
     if real.exists() and not real.is_file():  # a device or a FIFO: write into it, never replace it
         write(str(real))
@@ -246,11 +253,22 @@ def add_verbose(p:argparse.ArgumentParser, # parser to extend
     p.add_argument('-v', '--verbose', action='store_true', help='log progress (INFO) to stderr')
     return p
 
+class DefaultsHelpFormatter(argparse.HelpFormatter):
+    "Help that ends each option's line with its default, unless the help already names it or there is none."
+    def _get_help_string(self, action):
+        h = action.help or ''
+        d = action.default
+        if (not action.option_strings or 'default' in h or d is None or d is False or d is argparse.SUPPRESS
+            or isinstance(action, (argparse._HelpAction, argparse._VersionAction))): return h
+        shown = ' '.join(map(str, d)) if isinstance(d, (list, tuple)) else str(d)
+        return f"{h}{' ' if h else ''}(default: {shown.replace('%', '%%')})"
+
 def run_command(parser:argparse.ArgumentParser, # the command's parser (with `--verbose`)
                 run:Callable, # function of the parsed arguments doing the work; its result is returned
                 argv:list|None=None, # arguments (default: sys.argv[1:])
                ):
     "Parse `argv` and call `run(args)`; user errors become one `error: …` line on stderr and exit status 1, Ctrl-C 130."
+    parser.formatter_class = DefaultsHelpFormatter  # every command's --help states its defaults
     a = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if getattr(a, 'verbose', False) else logging.WARNING,
                         format='%(levelname)s %(name)s: %(message)s')

@@ -109,6 +109,7 @@ def test_killed_training_leaves_nothing_and_reruns_give_identical_checkpoints(tm
     "SIGKILL part-way: no file at --out, nothing partial; rerun completes (stale .tmp removed, umask kept), same bytes."
     from deepregime.training.train_transformer import load_checkpoint
     out = tmp_path/'run'/'model.pt'
+    out.parent.mkdir()  # a file named on the command line goes into a folder that exists
     proc = subprocess.Popen([sys.executable, '-m', TRAIN, *TRAIN_ARGS, '--epochs', '40', '--out', str(out), '-v'],
                             env=env(), cwd=CWD, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     lines = []

@@ -90,7 +90,7 @@ def train_parser(p:argparse.ArgumentParser|None=None, # parser to fill (e.g. a `
 def run_train(a:argparse.Namespace, # parsed `train_parser` arguments
              ) -> RegimeModel:
     "Train on the command's date range, write the checkpoint, print the validation report against persistence."
-    out = check_output_path(a.out, '--out')
+    out = check_output_path(a.out, '--out', new_folders=a.out == SAVED_MODEL)  # runs/ is made for the default
     cfg = TrainConfig(horizon=a.horizon, epochs=a.epochs, batch_size=a.batch_size, val_frac=a.val_frac, seed=a.seed)
     t0 = time.perf_counter()
     mkt = market_from_args(a)
