@@ -105,6 +105,8 @@ def site():
     res = subprocess.run([sys.executable, str(ROOT/'scripts'/'build_docs.py')], cwd=ROOT, capture_output=True,
                          text=True, timeout=600)
     assert res.returncode == 0, f'site build failed ({res.returncode}):\n{res.stdout}\n{res.stderr}'
+    warned = [l for l in (res.stdout + res.stderr).splitlines() if 'warn' in l.lower()]
+    assert not warned, 'the site build warned:\n' + '\n'.join(warned[:20])
     print(f'site built in {time.time()-t0:.1f} s')
     return DOCS
 
@@ -201,3 +203,69 @@ def test_page_plots(request, nb, min_plots):
     expected = stored_plots(nb)
     assert expected >= min_plots, f'nbs/{nb} stores {expected} plots, expected at least {min_plots} (re-run it: scripts/run_notebooks.sh)'
     assert n_plots == expected, f'{html}: {n_plots} plot images, but nbs/{nb} stores {expected}'
+
+# ------------------------------------------------------------------ what a reader sees on every page
+
+def _pages(site):
+    "(notebook, built HTML text) of every listed notebook that exists."
+    return [(nb, (site/f'{build_docs.page_name(nb)}.html').read_text()) for nb in LISTED
+            if nb.endswith('.ipynb') and (ROOT/'nbs'/nb).exists()]
+
+def _plain(md):
+    "Markdown inline text as a reader sees it: links to their words, no backticks or emphasis, one space between words."
+    md = re.sub(r'\[([^\]]*)\]\([^)]*\)', r'\1', md).translate(str.maketrans('‘’“”', '\'\'""'))  # Sphinx's quotes
+    return ' '.join(re.sub(r'[`*]', '', md).split())
+
+def test_page_summaries_are_whole(site):
+    "Each notebook's one-line summary (the `>` line under its title) is one line, and its page shows all of it."
+    import html, json
+    cut = []
+    for nb, page in _pages(site):
+        cells = json.loads((ROOT/'nbs'/nb).read_text())['cells']
+        head = next(''.join(c['source']) for c in cells if c['cell_type'] == 'markdown' and ''.join(c['source']).startswith('# '))
+        quoted = [l for l in head.splitlines() if l.startswith('>')]
+        assert len(quoted) == 1, f'{nb}: the summary spans {len(quoted)} lines (nbdev keeps only the first)'
+        shown = re.search(r'<blockquote>\s*<div><p>(.*?)</p>', page, re.S)
+        if not shown or _plain(html.unescape(re.sub(r'<[^>]+>', '', shown.group(1)))) != _plain(quoted[0][1:]):
+            cut.append(nb)
+    assert not cut, f'pages whose summary is missing or cut: {cut}'
+
+def test_no_raw_html_on_pages(site):
+    "No page shows HTML markup as text (e.g. a link inside a signature's comment rendered as `<a class=…>`)."
+    raw = {nb: n for nb, page in _pages(site) if (n := len(re.findall(r'&lt;/?(?:a|code|span|div)\b', page)))}
+    assert not raw, f'raw HTML shown as text (page: count): {raw}'
+
+def test_plots_have_alt_text(site):
+    "Every plot in a cell output has alt text that says what it shows (a `#| fig-alt:` line), not its file name."
+    bad = {}
+    for nb, page in _pages(site):
+        for m in re.finditer(r'<div class="cell_output.*?(?=<div class="cell |\Z)', page, re.S):
+            for alt in re.findall(r'<img alt="([^"]*)"', m.group(0)):
+                if alt.startswith('_images/') or len(alt) < 20: bad.setdefault(nb, []).append(alt)
+    assert not bad, f'plots without a real alt text: {bad}'
+
+def test_source_links_point_at_the_repository(site):
+    "Every `source` link points at a file of this package in the repository settings.ini names (on its branch)."
+    import configparser
+    cfg = configparser.ConfigParser(); cfg.read(ROOT/'settings.ini')
+    prefix = f"{cfg['DEFAULT']['git_url'].rstrip('/')}/blob/{cfg['DEFAULT']['branch']}/"
+    bad = []
+    for nb, page in _pages(site):
+        for href in re.findall(r'<a class="reference external" href="([^"]+)">source</a>', page):
+            path = href[len(prefix):].split('#')[0] if href.startswith(prefix) else None
+            if path is None or not (ROOT/path).is_file(): bad.append(f'{nb}: {href}')
+    assert not bad, f'source links elsewhere or to missing files: {bad[:10]}'
+
+def test_wide_tables_scroll_in_their_box(page, server, site):
+    "A table wider than the text column scrolls inside its own box; the page itself never gets wider than the window."
+    wide_pages = [nb for nb, text in _pages(site) if 'class="dataframe' in text]
+    assert wide_pages, 'no page with a table output'
+    for nb in wide_pages:
+        page.goto(f'{server}/{build_docs.page_name(nb)}.html')
+        page.wait_for_load_state('load')
+        width, boxes = page.evaluate("""() => [document.documentElement.scrollWidth,
+            [...document.querySelectorAll('.cell_output table')].map(t => {
+                const box = t.closest('.output') || t.parentElement;
+                return [t.scrollWidth > box.clientWidth, getComputedStyle(box).overflowX]; })]""")
+        assert width <= 1280, f'{nb}: the page is {width} px wide in a 1280 px window'
+        assert all(o in ('auto', 'scroll') for wide, o in boxes if wide), f'{nb}: a wide table is cut, not scrolled'
