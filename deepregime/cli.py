@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .utils import (add_verbose, check_output_path, check_outputs, date_arg, day, echo, exit_interrupted,
-                              json_number, path_arg, run_command, write_text)
+from .utils import (SAVED_MODEL, add_verbose, check_output_path, check_outputs, date_arg, day, echo,
+                              exit_interrupted, json_number, path_arg, run_command, write_text)
 from .data import MAX_RATE_FILL, DataError, add_data_options, load_series, market_from_args, market_of
 from .features import FEATURES, make_features
 
@@ -19,8 +19,9 @@ log = logging.getLogger(__name__)
 
 # %% auto #0
 __all__ = ['log', 'NOW_DETECTORS', 'STALE_DAYS', 'COMMANDS', 'fit_detectors', 'stress_history', 'stress_now', 'now_table',
-           'seen_until', 'exposures_now', 'plot_now', 'stale_warning', 'why_not_latest', 'now_parser', 'run_now',
-           'data_parser', 'run_data', 'labels_parser', 'run_labels', 'command_pair', 'main']
+           'seen_until', 'exposures_now', 'plot_now', 'nyse_trading_days', 'stale_warning', 'why_not_latest',
+           'checkpoint_for', 'now_parser', 'run_now', 'data_parser', 'run_data', 'labels_parser', 'run_labels',
+           'command_pair', 'main']
 
 # %% ../nbs/09_cli.ipynb #1cf05e41
 NOW_DETECTORS = ('persistence', 'vix_threshold', 'hmm', 'jump_model')  # names in the registry; quick fits, in seconds
@@ -119,8 +120,9 @@ def plot_now(mkt:pd.DataFrame, # frame from `load_market`
     px, today = mkt['Adj Close'].loc[hist.index], hist.index[-1]
     top.plot(px.index, px, lw=1, color='k')
     stress = (hist > 0.5).mean(axis=1) >= 0.5
-    top.fill_between(hist.index, 0, 1, where=stress.to_numpy(), step='post', transform=top.get_xaxis_transform(),
-                     color='tab:red', alpha=0.18, lw=0)
+    ends = hist.index[1:].append(pd.DatetimeIndex([today + pd.Timedelta(days=1)]))  # a day is shaded up to the next
+    for _, run in stress[stress].groupby((~stress).cumsum()[stress]):
+        top.axvspan(run.index[0], ends[hist.index.get_loc(run.index[-1])], color='tab:red', alpha=0.18, lw=0)
     n = hist.shape[1]
     top.legend(handles=[plt.Line2D([], [], color='k', label=f'{asset_name(mkt)} (total-return price)'),
                         Patch(color='tab:red', alpha=0.18, label=f'P(stress) > 1/2 for at least half of the {n} detectors')],
@@ -143,17 +145,30 @@ def plot_now(mkt:pd.DataFrame, # frame from `load_market`
     return fig
 
 # %% ../nbs/09_cli.ipynb #e23b0f6a
-STALE_DAYS = 5  # weekdays after the latest data day before `now` warns that its answer is not about today
+STALE_DAYS = 5  # NYSE trading days after the latest data day before `now` warns that its answer is not about today
+
+def nyse_trading_days(start, # first day (inclusive)
+                      end, # last day (inclusive)
+                     ) -> pd.DatetimeIndex:
+    "Weekdays from `start` to `end` without the NYSE's full-day holidays (the exchange's rules since 2022)."
+    from pandas.tseries.holiday import (AbstractHolidayCalendar, GoodFriday, Holiday, USLaborDay, USMartinLutherKingJr,
+                                        USMemorialDay, USPresidentsDay, USThanksgivingDay, nearest_workday, sunday_to_monday)
+    class NYSE(AbstractHolidayCalendar):
+        rules = [Holiday('New Year', month=1, day=1, observance=sunday_to_monday), USMartinLutherKingJr, USPresidentsDay,
+                 GoodFriday, USMemorialDay, Holiday('Juneteenth', month=6, day=19, start_date='2022-01-01',
+                 observance=nearest_workday), Holiday('Independence Day', month=7, day=4, observance=nearest_workday),
+                 USLaborDay, USThanksgivingDay, Holiday('Christmas', month=12, day=25, observance=nearest_workday)]
+    return pd.date_range(start, end, freq=pd.offsets.CustomBusinessDay(calendar=NYSE()))
 
 def stale_warning(last, # the latest day in the data (anything `pd.Timestamp` reads)
                   today=None, # the day the user asks on (default: today's date)
                  ) -> str|None:
-    "None when `last` is at most `STALE_DAYS` weekdays before `today`; else a warning that says how old the data are."
+    "None when `last` is at most `STALE_DAYS` trading days before `today`; else a warning that says how old the data are."
     today = pd.Timestamp.now().normalize() if today is None else pd.Timestamp(today)
-    behind = len(pd.bdate_range(pd.Timestamp(last) + pd.Timedelta(days=1), today))
+    behind = len(nyse_trading_days(pd.Timestamp(last) + pd.Timedelta(days=1), today))
     if behind <= STALE_DAYS: return None
-    return (f'the data end on {day(last)}, {behind} weekdays before today ({day(today)}): the answer is about that day; '
-            'update the data folder (or let the command download) for an answer about today')
+    return (f'the data end on {day(last)}, {behind} trading days before today ({day(today)}): the answer is about that '
+            'day; update the data folder (or let the command download) for an answer about today')
 
 def why_not_latest(mkt:pd.DataFrame, # frame from `load_market`
                    end:str|None=None, # the day asked about (None: the latest)
@@ -170,9 +185,21 @@ def why_not_latest(mkt:pd.DataFrame, # frame from `load_market`
     return (f"answers for {day(mkt.index[-1])}, not {day(want)}, {asset}'s last trading day"
             f"{' up to --end' if end else ''}: {why}")
 
-def _saved_model() -> str:
-    "Where `deepregime train` writes its checkpoint (`SAVED_MODEL`; its module imports torch, Ctrl-C held meanwhile)."
-    return _import_command('deepregime.training.regime_model').SAVED_MODEL
+def checkpoint_for(asked:str|None, # --checkpoint (None: not given)
+                   mkt:pd.DataFrame, # the market frame, ending on the day asked about
+                   saved:bool=True, # may the saved model (`SAVED_MODEL`) stand in when none is asked for?
+                  ) -> tuple:
+    "`(checkpoint or None, note or None)`: the one asked for, else the saved model unless it has seen the day asked."
+    path = asked if asked is not None else (SAVED_MODEL if saved and Path(SAVED_MODEL).is_file() else None)
+    if path is None: return None, None
+    from deepregime.training.regime_model import CheckpointError, load_checkpoint
+    try: model = load_checkpoint(path)  # before any fitting: a bad file is one error line at once
+    except CheckpointError as e:
+        raise ValueError(f'{e}{"" if asked else "; --no-checkpoint leaves the saved model out"}') from None
+    if asked is None and (seen := seen_until(model, mkt.index)) > mkt.index[-1]:
+        return None, (f'the saved model {path} is left out: it was fitted on data up to {day(seen)}, after the day asked '
+                      f'({day(mkt.index[-1])}); --checkpoint {path} adds it anyway')
+    return path, None
 
 def now_parser(p:argparse.ArgumentParser|None=None, # parser to fill (a subcommand's), or None for a new one
               ) -> argparse.ArgumentParser:
@@ -182,10 +209,10 @@ def now_parser(p:argparse.ArgumentParser|None=None, # parser to fill (a subcomma
     add_data_options(p, '1993-01-29', None, 'first day of the history the detectors see',
                      'the day to ask about (default: the last day in the data)')
     p.add_argument('--detectors', nargs='+', choices=NOW_DETECTORS, default=list(NOW_DETECTORS), help='detectors to fit')
-    saved = _saved_model()
     p.add_argument('--checkpoint', type=path_arg, default=None,
-                   help=f'also use this trained Transformer checkpoint (default: {saved} when it exists)')
-    p.add_argument('--no-checkpoint', action='store_true', help=f'leave out the saved model {saved}')
+                   help=f'also use this trained Transformer checkpoint (default: {SAVED_MODEL} when it exists and was '
+                        'fitted before the day asked)')
+    p.add_argument('--no-checkpoint', action='store_true', help=f'leave out the saved model {SAVED_MODEL}')
     p.add_argument('--plot', default=None, help='write a PNG of the last year: P(stress) per detector, today marked')
     p.add_argument('--json', default=None, help='write the answer as JSON')
     return add_verbose(p)
@@ -196,9 +223,8 @@ def run_now(a:argparse.Namespace, # parsed `now_parser` arguments
     check_outputs((a.plot, '--plot'), (a.json, '--json'))
     if a.checkpoint is not None and a.no_checkpoint: raise ValueError('--checkpoint and --no-checkpoint exclude each other')
     if a.checkpoint is not None and not Path(a.checkpoint).is_file(): raise ValueError(f'--checkpoint: no file {a.checkpoint}')
-    saved = _saved_model()
-    checkpoint = a.checkpoint or (saved if not a.no_checkpoint and Path(saved).is_file() else None)
     mkt = market_from_args(a)
+    checkpoint, left_out = checkpoint_for(a.checkpoint, mkt, saved=not a.no_checkpoint)
     gap = why_not_latest(mkt, a.end, a.data_dir)
     hist = stress_history(mkt, a.detectors, checkpoint)
     tab = now_table(hist)
@@ -209,11 +235,13 @@ def run_now(a:argparse.Namespace, # parsed `now_parser` arguments
     if old: echo(f'warning: {old}')
     if checkpoint is not None and a.checkpoint is None:
         echo(f'model: {checkpoint}, the saved Transformer (--no-checkpoint leaves it out)')
+    if left_out: echo(f'note: {left_out}')
     echo(tab.join(per.rename(columns={'regime': 'exposure 1/0', 'regime_leveraged': 'exposure 1.5/0.3'})).round(3).to_string())
     echo(f"without a detector: buy & hold {other['buy_hold']:.2f}, volatility target {other['vol_target']:.2f}")
     echo(f'exposures are fractions of equity in {a.asset} held from the next trading day; the rest earns the T-bill rate')
     summary = {'date': tab.attrs['date'], 'asset': a.asset, 'vol_index': a.vol_index, 'fitted': list(tab.attrs['fitted']),
-               'warnings': [w for w in (gap, old) if w] + tab.attrs['warnings'], 'checkpoint': checkpoint and str(checkpoint),
+               'warnings': [w for w in (gap, old, left_out) if w] + tab.attrs['warnings'],
+               'checkpoint': checkpoint and str(checkpoint),
                'detectors': {n: {'p_stress': json_number(r['p_stress']), 'regime': int(r['regime']),
                                  'exposure': {s: json_number(per.loc[n, s]) for s in per.columns}} for n, r in tab.iterrows()},
                'exposure': {k: json_number(v) for k, v in other.items()}}

@@ -8,10 +8,9 @@ import argparse, logging
 from pathlib import Path
 import pandas as pd
 from .data import add_data_options, load_market
-from .training.regime_model import (CheckpointError, RegimeModel, SAVED_MODEL, TrainedRegimeModel, load_checkpoint,
-                                              market_warning)
+from .training.regime_model import CheckpointError, RegimeModel, TrainedRegimeModel, load_checkpoint, market_warning
 from .training.evaluate import classification_report, evaluate  # their home is a layer down; re-exported
-from .utils import add_verbose, check_output_path, echo, int_arg, path_arg, run_command, write_atomic
+from .utils import SAVED_MODEL, add_verbose, check_output_path, echo, int_arg, path_arg, run_command, write_atomic
 
 _all_ = ['classification_report', 'evaluate']  # re-exported, so in `__all__` as before
 log = logging.getLogger(__name__)

@@ -15,20 +15,26 @@ from .data import load_market
 from .backtest.metrics import TRADING_DAYS, sharpe_ratio
 from .backtest.engine import run_strategies
 from .backtest.strategies import STRATEGIES
-from .backtest.report import display_table, strategy_table
+from .backtest.report import DISPLAY, display_table, strategy_table
 from .experiments import read_predictions
 from .walkforward.compare import method_backtests
-from .walkforward.report import load_result, plot_drawdowns, plot_equity_curves
+from .walkforward.report import headline_cost, load_result, plot_drawdowns, plot_equity_curves
 
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'SHARPE_TOLERANCE', 'PANELS', 'CSS', 'read_summary', 'load_run', 'plot_stress_strips', 'rolling_sharpe',
-           'plot_rolling_sharpe', 'yearly_returns', 'metrics_table', 'cost_table', 'settings_text', 'report_html',
-           'write_report', 'report_parser', 'run_report']
+__all__ = ['log', 'SHARPE_TOLERANCE', 'METRIC_DECIMALS', 'PANELS', 'CSS', 'run_market', 'read_summary', 'load_run',
+           'plot_stress_strips', 'rolling_sharpe', 'plot_rolling_sharpe', 'yearly_returns', 'metrics_table',
+           'cost_table', 'settings_text', 'report_html', 'write_report', 'report_parser', 'run_report']
 
 # %% ../nbs/09a_tearsheet.ipynb #3f207be7
 SHARPE_TOLERANCE = 1e-6  # a rebuilt Sharpe ratio further than this from the stored one: the data have changed
+
+def run_market(summary:dict, # the run's JSON
+              ) -> dict:
+    "`{'asset', 'vol_index'}` of a run: its `market` (backtests), else its config's (walk-forward), else SPY with the VIX."
+    cfg = summary.get('config', {})
+    return summary.get('market') or {'asset': cfg.get('asset', 'SPY'), 'vol_index': cfg.get('vol_index', 'VIX')}
 
 def _default_signals(json_path:Path, summary:dict) -> Path:
     if summary.get('protocol') == 'walkforward': return json_path.parent/'signals.csv.gz'
@@ -57,13 +63,14 @@ def load_run(json_path:str|Path, # the run's JSON (backtest or walk-forward)
     summary = read_summary(json_path)
     cfg = summary['config']
     signals = Path(signals) if signals is not None else _default_signals(json_path, summary)
-    if not signals.is_file(): raise ValueError(f'no signals file {signals} (give it with --signals)')
-    market = summary.get('market', {'asset': 'SPY', 'vol_index': 'VIX'})
+    if not signals.is_file():
+        raise ValueError(f'no signals file {signals}: give it with --signals (a backtest writes one with --save-pred, '
+                         'a walk-forward with --signals)')
+    market = run_market(summary)
     if summary['protocol'] == 'walkforward':
         res = load_result(json_path, signals)
         mkt = load_market(cfg['start'], cfg['end'], market['asset'], market['vol_index'], data_dir=data_dir)
-        cost = 2. if 2. in cfg['costs'] else cfg['costs'][0]  # the cost level of the JSON's `strategies`
-        bts = method_backtests(res, mkt, cost)
+        bts = method_backtests(res, mkt, headline_cost(cfg['costs']))  # the cost level of the JSON's `strategies`
         wide = {v: res.signals.pivot(index='date', columns='method', values=v) for v in ('p_stress', 'regime')}
         p_stress = pd.DataFrame({m if wide['p_stress'][m].notna().any() else f'{m} (regime)':
                                  wide['p_stress'][m].fillna(wide['regime'][m]) for m in res.config.methods
@@ -86,8 +93,9 @@ def _check_reproduced(bts:dict, summary:dict, json_path:Path):
         bt, stored = bts[name], row.get('sharpe_excess')
         ours = sharpe_ratio(bt['net'], bt['rf'])
         if (stored is None) != math.isnan(ours) or stored is not None and not abs(ours - stored) <= SHARPE_TOLERANCE:
+            shown = lambda v: 'none' if v is None or math.isnan(v) else f'{v:.6f}'
             raise ValueError(f'{json_path}: the data do not reproduce the stored run ({name}: excess Sharpe '
-                             f'{ours:.6f} rebuilt, {stored:.6f} stored); was the data folder updated since the run?')
+                             f'{shown(ours)} rebuilt, {shown(stored)} stored); was the data folder updated since the run?')
 
 # %% ../nbs/09a_tearsheet.ipynb #31d54c23
 def plot_stress_strips(mkt:pd.DataFrame, # frame from `load_market`
@@ -144,6 +152,8 @@ def yearly_returns(bts:dict, # name -> backtest frame
     return ((1 + net).groupby(net.index.year).prod() - 1).mul(100).rename_axis('year')
 
 # %% ../nbs/09a_tearsheet.ipynb #f3dc77ee
+METRIC_DECIMALS = {name: d for name, _, d in DISPLAY.values()} | {'SE xs': 2, 'p JK-Memmel xs': 3, 'p HAC xs': 3}
+
 def metrics_table(bts:dict, # name -> backtest frame
                  ) -> pd.DataFrame:
     "`strategy_table` of the backtests in display units: Sharpe ratios of excess returns with their SE and tests."
@@ -188,25 +198,31 @@ def _png(fig) -> str:
     finally: plt.close(fig)
     return base64.b64encode(buf.getvalue()).decode()
 
-def _table(df:pd.DataFrame, fmt:str='{:.2f}') -> str:
-    "A table in a sideways-scrolling box; negative numbers in red."
-    def cell(v):
+def _table(df:pd.DataFrame, decimals:int|dict=2) -> str:
+    "A table in a sideways-scrolling box, numbers to `decimals` (one number, or per column); negative numbers in red."
+    def cell(v, d):
         if isinstance(v, (float, np.floating)):
-            return ('<td class="neg">' if v < 0 else '<td>') + ('' if np.isnan(v) else fmt.format(v)) + '</td>'
+            return ('<td class="neg">' if v < 0 else '<td>') + ('' if np.isnan(v) else f'{v:.{d}f}') + '</td>'
         return f'<td>{html.escape(str(v))}</td>'
-    cols = ['/'.join(map(str, c)) if isinstance(c, tuple) else str(c) for c in df.columns]
+    cols = [str(c) for c in df.columns]
+    digits = [decimals.get(c, 2) if isinstance(decimals, dict) else decimals for c in cols]
     head = '<tr><th>' + html.escape(str(df.index.name or '')) + '</th>' + ''.join(f'<th>{html.escape(c)}</th>' for c in cols) + '</tr>'
-    body = ''.join(f'<tr><th>{html.escape(str(i))}</th>' + ''.join(cell(v) for v in row) + '</tr>'
+    body = ''.join(f'<tr><th>{html.escape(str(i))}</th>' + ''.join(cell(v, d) for v, d in zip(row, digits)) + '</tr>'
                    for i, row in zip(df.index, df.itertuples(index=False)))
     return f'<div class="scroll"><table>{head}{body}</table></div>'
 
 def settings_text(run:dict, # from `load_run`
                  ) -> str:
     "The run's protocol, market, period, lag and costs in one paragraph (plain text)."
-    s, bh = run['summary'], run['backtests']['buy_hold']
-    market = s.get('market', {'asset': 'SPY', 'vol_index': 'VIX'})
-    kind = ('walk-forward, models refitted every year on the years before' if s['protocol'] == 'walkforward'
-            else f"backtest, {s['protocol']} protocol (trained {s['config'].get('train_start')} … {s['config'].get('train_end')})")
+    s, bh, cfg = run['summary'], run['backtests']['buy_hold'], run['summary']['config']
+    market = run_market(s)
+    if s['protocol'] == 'walkforward':
+        kind = (f"Walk-forward out of sample: every model refitted every {cfg['refit_years']} year(s) on all the days "
+                f"before its test period (expanding, {cfg['purge']} days purged), first test year from {cfg['first_test']}")
+    else:
+        kind = (f"Backtest, {s['protocol']} protocol: model trained on {cfg.get('train_start')} … {cfg.get('train_end')}, "
+                + ('in sample: the test period overlaps the training years' if s['protocol'] == 'seed'
+                   else f"tested out of sample on {cfg.get('test_start')} … {cfg.get('test_end')}"))
     cost = ('frictionless (no costs, no financing; cash earns nothing)' if bh.attrs.get('frictionless') else
             f"{bh.attrs['cost_bps']:g} bp per unit of turnover, leverage financed at the T-bill rate + "
             f"{bh.attrs['spread_bps']:g} bp a year, cash earning the 3-month T-bill rate")
@@ -220,18 +236,18 @@ def report_html(run:dict, # from `load_run`
                ) -> str:
     "The whole report as one HTML page (images embedded)."
     s, bts = run['summary'], run['backtests']
-    market = s.get('market', {'asset': 'SPY', 'vol_index': 'VIX'})
-    bh = bts['buy_hold']
+    market, bh = run_market(s), bts['buy_hold']
     kind = 'walk-forward' if s['protocol'] == 'walkforward' else f"{s['protocol']} backtest"
     title = f"deepregime — {market['asset']} {kind}, {day(bh.index[0])} … {day(bh.index[-1])}"
     names = ', '.join(bts)
     img = lambda fig, alt: f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{_png(fig)}">'
     equity = plot_equity_curves(bts)
-    equity.set_title(f"{kind}: equity out of sample, {day(bh.index[0])} … {day(bh.index[-1])}, "
-                     f"{bh.attrs['cost_bps']:g} bp costs")
+    sample = 'in sample' if s['protocol'] == 'seed' else 'out of sample'
+    costs = 'frictionless' if bh.attrs.get('frictionless') else f"{bh.attrs['cost_bps']:g} bp costs"
+    equity.set_title(f"{kind}: equity {sample}, {day(bh.index[0])} … {day(bh.index[-1])}, {costs}")
     body = {
         'settings': f'<p>{html.escape(settings_text(run))}</p>',
-        'metrics': _table(metrics_table(bts), '{:.3g}') + '<p class="note">xs: of excess returns over the T-bill rate; '
+        'metrics': _table(metrics_table(bts), METRIC_DECIMALS) + '<p class="note">xs: of excess returns over the T-bill rate; '
                    'SE xs: standard error of the excess Sharpe ratio; p: two-sided p-value of the difference between '
                    'the excess Sharpe ratio and buy &amp; hold’s (JK-Memmel: Jobson–Korkie with Memmel’s correction; '
                    'HAC: Newey–West).</p>',
@@ -243,9 +259,9 @@ def report_html(run:dict, # from `load_run`
                       f"{market['asset']} price on a log scale above one strip per detector "
                       f"({', '.join(run['p_stress'].columns)}) shaded by its probability of stress"),
         'rolling-sharpe': img(plot_rolling_sharpe(bts), f'Rolling 252-day Sharpe ratio of the excess returns of {names}'),
-        'yearly': _table(yearly_returns(bts), '{:.1f}') + '<p class="note">Net return in percent per calendar year '
+        'yearly': _table(yearly_returns(bts), 1) + '<p class="note">Net return in percent per calendar year '
                   '(the first and last years may be partial).</p>',
-        'costs': _table(cost_table(s)) if s.get('cost_sensitivity') else '<p>The run has no cost sensitivity.</p>'}
+        'costs': _table(cost_table(s), 2) if s.get('cost_sensitivity') else '<p>The run has no cost sensitivity.</p>'}
     sections = ''.join(f'<section id="{k}"><h2>{PANELS[k]}</h2>{body[k]}</section>' for k in PANELS)
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
             f'<style>{CSS}</style></head><body><h1>{html.escape(title)}</h1>{sections}</body></html>')

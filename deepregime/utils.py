@@ -14,10 +14,10 @@ import pandas as pd
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'day', 'json_number', 'OutputPathError', 'check_output_path', 'check_output_dir', 'check_outputs',
-           'folder_outputs', 'write_atomic', 'write_text', 'write_bytes', 'progress_enabled', 'ConfigMixin', 'date_arg',
-           'path_arg', 'int_arg', 'float_arg', 'echo', 'add_verbose', 'DefaultsHelpFormatter', 'run_command',
-           'exit_interrupted']
+__all__ = ['log', 'SAVED_MODEL', 'day', 'json_number', 'OutputPathError', 'check_output_path', 'check_output_dir',
+           'check_outputs', 'folder_outputs', 'write_atomic', 'write_text', 'write_bytes', 'progress_enabled',
+           'ConfigMixin', 'date_arg', 'path_arg', 'int_arg', 'float_arg', 'echo', 'add_verbose',
+           'DefaultsHelpFormatter', 'run_command', 'exit_interrupted']
 
 # %% ../nbs/00a_utils.ipynb #6fc18d9b
 def day(d, # anything `pd.Timestamp` accepts: str, datetime, numpy datetime
@@ -246,6 +246,8 @@ def echo(*args, **kw):
     except BrokenPipeError:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # later prints (and the interpreter's final flush) go nowhere
+
+SAVED_MODEL = 'runs/regime_model.pt'  # where `deepregime train` writes its checkpoint, and `predict` and `now` read it
 
 def add_verbose(p:argparse.ArgumentParser, # parser to extend
                ) -> argparse.ArgumentParser:

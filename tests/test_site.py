@@ -237,11 +237,13 @@ def test_no_raw_html_on_pages(site):
 
 def test_plots_have_alt_text(site):
     "Every plot in a cell output has alt text that says what it shows (a `#| fig-alt:` line), not its file name."
-    bad = {}
+    bad, seen = {}, 0
     for nb, page in _pages(site):
         for m in re.finditer(r'<div class="cell_output.*?(?=<div class="cell |\Z)', page, re.S):
             for alt in re.findall(r'<img alt="([^"]*)"', m.group(0)):
+                seen += 1
                 if alt.startswith('_images/') or len(alt) < 20: bad.setdefault(nb, []).append(alt)
+    assert seen >= sum(n for _, n in PLOT_PAGES), f'only {seen} plots found in cell outputs'
     assert not bad, f'plots without a real alt text: {bad}'
 
 def test_source_links_point_at_the_repository(site):
@@ -249,11 +251,13 @@ def test_source_links_point_at_the_repository(site):
     import configparser
     cfg = configparser.ConfigParser(); cfg.read(ROOT/'settings.ini')
     prefix = f"{cfg['DEFAULT']['git_url'].rstrip('/')}/blob/{cfg['DEFAULT']['branch']}/"
-    bad = []
+    bad, seen = [], 0
     for nb, page in _pages(site):
         for href in re.findall(r'<a class="reference external" href="([^"]+)">source</a>', page):
+            seen += 1
             path = href[len(prefix):].split('#')[0] if href.startswith(prefix) else None
             if path is None or not (ROOT/path).is_file(): bad.append(f'{nb}: {href}')
+    assert seen > 100, f'only {seen} source links found'  # every documented function has one
     assert not bad, f'source links elsewhere or to missing files: {bad[:10]}'
 
 def test_wide_tables_scroll_in_their_box(page, server, site):

@@ -26,8 +26,8 @@ from ..utils import ConfigMixin, day, progress_enabled, write_bytes
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'TrainedRegimeModel', 'CHECKPOINT_FORMAT', 'SAVED_MODEL', 'REGIME_NAMES', 'TrainConfig', 'split_dates',
-           'fit_network', 'RegimeModel', 'CheckpointError', 'save_checkpoint', 'load_checkpoint', 'market_warning']
+__all__ = ['log', 'TrainedRegimeModel', 'CHECKPOINT_FORMAT', 'REGIME_NAMES', 'TrainConfig', 'split_dates', 'fit_network',
+           'RegimeModel', 'CheckpointError', 'save_checkpoint', 'load_checkpoint', 'market_warning']
 
 # %% ../../nbs/04b_regime_model.ipynb #a2684e6a
 @dataclass
@@ -232,7 +232,6 @@ def predict_proba(self:RegimeModel, features:pd.DataFrame, # `make_features(mkt)
 
 # %% ../../nbs/04b_regime_model.ipynb #41a09029
 CHECKPOINT_FORMAT = 'deepregime.regime_model/1'
-SAVED_MODEL = 'runs/regime_model.pt'  # where `deepregime train` writes, and `predict` and `now` read, by default
 REGIME_NAMES = {str(k): n for k, n in enumerate(regime_names(2))}  # label order stored in every checkpoint
 
 class CheckpointError(ValueError):

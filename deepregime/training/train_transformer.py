@@ -14,10 +14,10 @@ from ..features import FEATURES, make_features
 from ..labels import Labeller, load_regimes
 from ..models.transformer_regime import ModelConfig
 from ..utils import add_verbose, check_output_path, echo, float_arg, int_arg, path_arg, run_command
-from ..utils import progress_enabled
+from ..utils import SAVED_MODEL, progress_enabled
 from .evaluate import evaluate
 # written below, exported to deepregime/training/regime_model.py; re-exported here, their old home
-from .regime_model import CHECKPOINT_FORMAT, REGIME_NAMES, SAVED_MODEL, CheckpointError, TrainConfig
+from .regime_model import CHECKPOINT_FORMAT, REGIME_NAMES, CheckpointError, TrainConfig
 from .regime_model import RegimeModel, TrainedRegimeModel, fit_network, split_dates
 from .regime_model import load_checkpoint, save_checkpoint
 

@@ -18,7 +18,8 @@ from .runner import WalkForwardResult
 from .compare import display_comparison, method_backtests
 
 # %% auto #0
-__all__ = ['plot_equity_curves', 'plot_drawdowns', 'results_json', 'write_signals', 'load_result', 'save_plots', 'report']
+__all__ = ['HEADLINE_COST', 'plot_equity_curves', 'plot_drawdowns', 'headline_cost', 'results_json', 'write_signals',
+           'load_result', 'save_plots', 'report']
 
 # %% ../../nbs/06g_walkforward_report.ipynb #0261b751
 def plot_equity_curves(bts:dict, # method -> backtest frame, from `method_backtests`
@@ -60,15 +61,21 @@ def plot_drawdowns(bts:dict, # method -> backtest frame, from `method_backtests`
     return ax
 
 # %% ../../nbs/06g_walkforward_report.ipynb #e7484da0
+HEADLINE_COST = 2.  # bp: the cost level of a run's `strategies` table
+
+def headline_cost(costs, # the cost levels of a run (bp)
+                 ) -> float:
+    "The cost level a run's JSON reports its `strategies` at: `HEADLINE_COST` when the run has it, else its first."
+    return HEADLINE_COST if HEADLINE_COST in costs else costs[0]
+
 def results_json(res:WalkForwardResult, # from `walk_forward`
                  tab:pd.DataFrame, # from `comparison_table`
                  clf:pd.DataFrame|None=None, # from `classification_table`
-                 headline_cost:float=2., # cost level of `strategies`
                 ) -> dict:
     "The run as a JSON-ready dict shaped like the backtest's: config, period, per-method metrics, cost sensitivity, …"
     start, end, n = tab.attrs['period']
     costs = tab.index.get_level_values('cost_bps')
-    head = tab.xs(headline_cost if headline_cost in costs else costs[0], level='cost_bps')
+    head = tab.xs(headline_cost(list(dict.fromkeys(costs))), level='cost_bps')
     num = lambda row: {k: int(v) if k == 'n_returns' else json_number(v) for k, v in row.items()}
     out = {'protocol': 'walkforward', 'config': res.config.to_dict(),
            'period': {'start': start, 'end': end, 'n_returns': int(n)},
