@@ -223,12 +223,12 @@ def settings_text(run:dict, # from `load_run`
         kind = (f"Backtest, {s['protocol']} protocol: model trained on {cfg.get('train_start')} … {cfg.get('train_end')}, "
                 + ('in sample: the test period overlaps the training years' if s['protocol'] == 'seed'
                    else f"tested out of sample on {cfg.get('test_start')} … {cfg.get('test_end')}"))
-    cost = ('frictionless (no costs, no financing; cash earns nothing)' if bh.attrs.get('frictionless') else
-            f"{bh.attrs['cost_bps']:g} bp per unit of turnover, leverage financed at the T-bill rate + "
-            f"{bh.attrs['spread_bps']:g} bp a year, cash earning the 3-month T-bill rate")
+    cost = ('frictionless: no costs, no financing, cash earns nothing (the published setup)' if bh.attrs.get('frictionless')
+            else f"costs {bh.attrs['cost_bps']:g} bp per unit of turnover, leverage financed at the T-bill rate + "
+                 f"{bh.attrs['spread_bps']:g} bp a year, cash earning the 3-month T-bill rate")
     return (f"{kind}. Traded asset {market['asset']} (volatility index {market['vol_index']}); "
             f"{len(bh)} daily returns {day(bh.index[0])} … {day(bh.index[-1])}. A signal at the close of day t is "
-            f"held from day t+{bh.attrs['lag']}; costs {cost}. Rebuilt from {Path(run['signals']).name} and the market "
+            f"held from day t+{bh.attrs['lag']}; {cost}. Rebuilt from {Path(run['signals']).name} and the market "
             'data; every excess Sharpe ratio equals the one in the JSON.')
 
 # %% ../nbs/09a_tearsheet.ipynb #383e35d6
