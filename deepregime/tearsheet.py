@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .utils import add_verbose, check_output_path, day, echo, path_arg, write_text
-from .data import load_market
+from .data import asset_name, load_market
 from .backtest.metrics import TRADING_DAYS, sharpe_ratio
 from .backtest.engine import run_strategies
 from .backtest.strategies import STRATEGIES
@@ -108,7 +108,7 @@ def plot_stress_strips(mkt:pd.DataFrame, # frame from `load_market`
                                       height_ratios=(3, max(0.5, 0.32*n)), layout='constrained')
     px = mkt['Adj Close'].loc[p_stress.index[0]:p_stress.index[-1]]
     top.semilogy(px.index, px, lw=0.8, color='k')
-    top.set_ylabel(f"{mkt.attrs.get('asset', 'SPY')} total return (log)")
+    top.set_ylabel(f"{asset_name(mkt)} total return (log)")
     top.set_title('Price, and each detector\'s probability of stress below it (darker red = higher P(stress))')
     x = mdates.date2num(p_stress.index)
     im = strips.imshow(p_stress.T.to_numpy(float), aspect='auto', cmap='Reds', vmin=0, vmax=1, interpolation='nearest',

@@ -75,7 +75,7 @@ def results_json(res:WalkForwardResult, # from `walk_forward`
     "The run as a JSON-ready dict shaped like the backtest's: config, period, per-method metrics, cost sensitivity, …"
     start, end, n = tab.attrs['period']
     costs = tab.index.get_level_values('cost_bps')
-    head = tab.xs(headline_cost(list(dict.fromkeys(costs))), level='cost_bps')
+    head = tab.xs(headline_cost(costs), level='cost_bps')
     num = lambda row: {k: int(v) if k == 'n_returns' else json_number(v) for k, v in row.items()}
     out = {'protocol': 'walkforward', 'config': res.config.to_dict(),
            'period': {'start': start, 'end': end, 'n_returns': int(n)},
