@@ -18,7 +18,8 @@ from .backtest.strategies import STRATEGIES
 from .backtest.report import DISPLAY, display_table, strategy_table
 from .experiments import read_predictions
 from .walkforward.compare import method_backtests
-from .walkforward.report import headline_cost, load_result, plot_drawdowns, plot_equity_curves
+from .walkforward.config import headline_cost
+from .walkforward.report import load_result, plot_drawdowns, plot_equity_curves
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,11 @@ from .jump import JumpModelDetector
 from .rules import Persistence, VixThreshold
 from .forecasters import GarchLogistic, StateForecaster, TabularForecaster, TargetPersistence
 from ..volatility import HAR_COLUMNS
+from ..features import FEATURES
 
 # %% auto #0
-__all__ = ['DETECTORS', 'FORECASTERS', 'VOL_BASELINES', 'MethodSettings', 'make_detector', 'make_forecaster']
+__all__ = ['DETECTORS', 'FEATURE_SUBSETS', 'SEARCH_SPACES', 'FORECASTERS', 'VOL_BASELINES', 'MethodSettings', 'make_detector',
+           'hmm_space', 'jump_space', 'make_forecaster']
 
 # %% ../../nbs/02i_registry.ipynb #3ce03c62
 @dataclass(frozen=True)
@@ -46,6 +48,27 @@ def make_detector(name:str, # a key of `DETECTORS`
                  ) -> RegimeDetector:
     "The unfitted detector registered as `name`, with `settings`."
     return _build(DETECTORS, 'detector', name, settings)
+
+# %% ../../nbs/02i_registry.ipynb #bae64912
+FEATURE_SUBSETS = {  # name -> feature columns a searched detector may see (each keeps vol_20, which orders the states)
+    'all': tuple(FEATURES),
+    'volatility': ('vol_5', 'vol_20', 'vix'),
+    'returns_and_vol': ('ret_1', 'ret_5', 'ret_20', 'vol_5', 'vol_20'),
+}
+
+def hmm_space(trial, # an Optuna trial (or `optuna.trial.FixedTrial` of chosen params)
+             ) -> dict:
+    "The HMM's searched settings: covariance type and feature subset, as `set_params` keyword arguments."
+    return {'covariance_type': trial.suggest_categorical('covariance_type', ['full', 'diag', 'tied', 'spherical']),
+            'features': FEATURE_SUBSETS[trial.suggest_categorical('features', list(FEATURE_SUBSETS))]}
+
+def jump_space(trial, # an Optuna trial (or `optuna.trial.FixedTrial` of chosen params)
+              ) -> dict:
+    "The jump model's searched settings: penalty λ (log scale) and feature subset, as `set_params` keyword arguments."
+    return {'jump_penalty': trial.suggest_float('jump_penalty', 1., 200., log=True),
+            'features': FEATURE_SUBSETS[trial.suggest_categorical('features', list(FEATURE_SUBSETS))]}
+
+SEARCH_SPACES = {'hmm': hmm_space, 'jump_model': jump_space}  # detector name -> its search space
 
 # %% ../../nbs/02i_registry.ipynb #d1233e36
 FORECASTERS = {  # name -> settings -> an unfitted forecaster of a 0/1 target (a RegimeDetector)

@@ -10,12 +10,36 @@ from ..utils import ConfigMixin
 from ..regimes.registry import MethodSettings
 
 # %% auto #0
-__all__ = ['TRANSFORMER_HORIZONS', 'BASELINES', 'CALM_STRESS', 'WalkForwardConfig']
+__all__ = ['TRANSFORMER_HORIZONS', 'BASELINES', 'CALM_STRESS', 'HEADLINE_COST', 'SEARCH_METRICS', 'headline_cost', 'SearchConfig',
+           'WalkForwardConfig']
 
 # %% ../../nbs/06a_config.ipynb #d8a043b7
 TRANSFORMER_HORIZONS = (0, 1, 5, 10)
 BASELINES = ('buy_hold', 'persistence', 'vix_threshold', 'hmm', 'jump_model', 'vol_target')
 CALM_STRESS = {0: 1.0, 1: 0.0}  # regime -> exposure to the asset: invested when calm, T-bills under stress
+HEADLINE_COST = 2.  # bp: the cost level of a run's `strategies` table, and of the Sharpe a search scores
+
+def headline_cost(costs, # the cost levels of a run (bp)
+                 ) -> float:
+    "The cost level a run's JSON reports its `strategies` at: `HEADLINE_COST` when the run has it, else its first."
+    return HEADLINE_COST if HEADLINE_COST in costs else costs[0]
+
+# %% ../../nbs/06a_config.ipynb #26764f8c
+SEARCH_METRICS = {'log_loss': 'minimize', 'sharpe': 'maximize'}  # score of a trial -> direction of the study
+
+@dataclass(frozen=True)
+class SearchConfig(ConfigMixin):
+    "A nested search: `n_trials` per fold and method, ranked by `metric` on `inner_folds` inner validation years."
+    n_trials:int = 0 # Optuna trials per fold and searched method; 0 = the fixed settings, no search
+    metric:str = 'log_loss' # `log_loss` of P(stress) against the inner labeller, or `sharpe` of the excess returns
+    inner_folds:int = 3 # validation years at the end of each fold's training rows
+    seed:int = 0 # seed of the TPE sampler
+
+    def __post_init__(self):
+        if self.n_trials < 0: raise ValueError(f'n_trials must be >= 0, got {self.n_trials}')
+        if self.metric not in SEARCH_METRICS:
+            raise ValueError(f'unknown search metric {self.metric!r}; known: {", ".join(SEARCH_METRICS)}')
+        if self.inner_folds < 1: raise ValueError(f'inner_folds must be >= 1, got {self.inner_folds}')
 
 # %% ../../nbs/06a_config.ipynb #b455bf04
 @dataclass
@@ -43,6 +67,9 @@ class WalkForwardConfig(ConfigMixin):
     lr:float = 1e-3 # AdamW learning rate
     warm_start:bool = True # start each fold's network from the previous fold's weights
     model:dict = field(default_factory=dict) # `ModelConfig` overrides (default: the published network)
+    search_trials:int = 0 # trials of the nested search per fold and searched method (0: fixed settings)
+    search_metric:str = 'log_loss' # what the search ranks trials by: `log_loss` or `sharpe`
+    inner_folds:int = 3 # inner validation years of the search
     seed:int = 0 # seed of every random choice
 
     @classmethod
@@ -63,3 +90,8 @@ class WalkForwardConfig(ConfigMixin):
     def method_settings(self) -> MethodSettings:
         "The settings the [registry](02i_registry.ipynb)'s detectors read: seed and jump penalty."
         return MethodSettings(seed=self.seed, jump_penalty=self.jump_penalty)
+
+    @property
+    def search(self) -> SearchConfig:
+        "The run's `SearchConfig` (its sampler seeded with the run's seed)."
+        return SearchConfig(self.search_trials, self.search_metric, self.inner_folds, self.seed)

@@ -17,7 +17,7 @@ from sklearn.base import clone
 from ..features import FEATURES
 from ..regimes.base import RegimeDetector
 from ..regimes.rules import Persistence
-from ..regimes.registry import make_detector
+from ..regimes.registry import SEARCH_SPACES, make_detector
 from ..labels import Labeller
 from ..models.transformer_regime import ModelConfig
 from ..training.train_transformer import RegimeModel, TrainConfig, train_regime_model
@@ -25,6 +25,7 @@ from ..backtest.strategies import Allocator, ConstantWeight, RegimeMapping, VolT
 from .config import WalkForwardConfig
 from .folds import FoldData
 from .cache import read_entry, read_file_entry, write_entry, write_file_entry
+from .search import search_fold
 
 # %% auto #0
 __all__ = ['FoldMethod', 'METHODS', 'signal_frame', 'DetectorMethod', 'estimator_spec', 'regime_mapping', 'fold_labeller',
@@ -55,10 +56,11 @@ class DetectorMethod:
                  regime:int|None=None, # the regime of a method without a detector (buy & hold: 0, calm)
                  chained:bool=False, # each fold starts from the previous fold's detector (warm start)
                  suffix:str='.json', # storage: '.json' (detector and allocator), '.pt' (a `RegimeModel` checkpoint)
+                 space:Callable|None=None, # the detector's search space: searched when `cfg.search_trials` > 0
                 ):
         self.name, self.cfg, self.allocator, self.detector, self.target = name, cfg, allocator, detector, target
         self.lookback, self.proba, self.regime, self.chained, self.suffix = lookback, proba, regime, chained, suffix
-        self._params = params
+        self._params, self.space = params, space
 
 FoldMethod = DetectorMethod  # the name of the walk-forward's method interface before the adapter
 
@@ -76,7 +78,13 @@ def params(self:DetectorMethod) -> dict:
         estimator_spec(self.detector) if isinstance(self.detector, RegimeDetector) else None)
     out = {'detector': det, 'target': self.target}
     if self.suffix == '.json': out['allocator'] = estimator_spec(self.allocator)
+    if self.searched: out['search'] = self.cfg.search.to_dict()
     return out
+
+@patch(as_prop=True)
+def searched(self:DetectorMethod) -> bool:
+    "Whether `fit` searches the detector's settings first (a search space and `cfg.search_trials` > 0)."
+    return self.space is not None and self.cfg.search_trials > 0
 
 # %% ../../nbs/06d_methods.ipynb #ff7a17fd
 @patch
@@ -84,11 +92,25 @@ def fit(self:DetectorMethod, fd:FoldData, # the fold: training rows in `fd.train
         init:dict|None=None, # the previous fold's state, for a chained method
        ) -> dict:
     "Fit detector and allocator on the fold's training rows only: the state `{'detector': …, 'allocator': …}`."
-    det = self.detector
+    if self.searched: return self._fit_searched(fd)
+    return self._fit_with(self.detector, fd, init)
+
+@patch
+def _fit_with(self:DetectorMethod, det, fd:FoldData, init:dict|None=None) -> dict:
+    "Fit the detector `det` (a template, a callable or None) and the allocator on `fd`'s training rows."
     if isinstance(det, RegimeDetector):
         det = clone(det).fit(fd.train, fd.labeller.predict(fd.train) if self.target else None)
     elif det is not None: det = det(fd, None if init is None else init['detector'])
     return {'detector': det, 'allocator': clone(self.allocator).fit(fd.train)}
+
+@patch
+def _fit_searched(self:DetectorMethod, fd:FoldData) -> dict:
+    "Search the detector's settings on `fd`'s inner folds, refit the best on all its training rows; the study in `search`."
+    from optuna.trial import FixedTrial
+    with_settings = lambda settings: clone(self.detector).set_params(**settings)
+    fit_predict = lambda settings, ifd: self.predict(self._fit_with(with_settings(settings), ifd), ifd)
+    found = search_fold(fit_predict, self.space, fd, self.cfg)
+    return {**self._fit_with(with_settings(self.space(FixedTrial(found['params']))), fd), 'search': found}
 
 # %% ../../nbs/06d_methods.ipynb #b9f4c2fa
 @patch
@@ -109,7 +131,7 @@ def predict(self:DetectorMethod, state:dict, # what `fit` (or `load`) returned
 # %% ../../nbs/06d_methods.ipynb #90242bb8
 def _state_from_json(d:dict) -> dict:
     det = None if d['detector'] is None else RegimeDetector.from_dict(d['detector'])
-    return {'detector': det, 'allocator': Allocator.from_dict(d['allocator'])}
+    return {'detector': det, 'allocator': Allocator.from_dict(d['allocator']), **({'search': d['search']} if 'search' in d else {})}
 
 @patch
 def save(self:DetectorMethod, state:dict, # what `fit` returned
@@ -118,7 +140,7 @@ def save(self:DetectorMethod, state:dict, # what `fit` returned
         ) -> Path:
     "Store a fitted state as a cache entry: detector and allocator as JSON, or the detector's checkpoint."
     if self.suffix == '.json':
-        return write_entry(path, key, {k: None if v is None else v.to_dict() for k, v in state.items()})
+        return write_entry(path, key, {k: v if k == 'search' or v is None else v.to_dict() for k, v in state.items()})
     return write_file_entry(path, key, state['detector'].save)
 
 @patch
@@ -149,8 +171,10 @@ METHODS = {  # name -> settings -> the arguments of its `DetectorMethod`
                                   params={'kind': 'Persistence', 'labeller': 'the fold labeller'}),
     'vix_threshold': lambda c: dict(allocator=regime_mapping(c), detector=make_detector('vix_threshold', c.method_settings),
                                     target=True, lookback=0),
-    'hmm': lambda c: dict(allocator=regime_mapping(c), detector=make_detector('hmm', c.method_settings), proba=True),
-    'jump_model': lambda c: dict(allocator=regime_mapping(c), detector=make_detector('jump_model', c.method_settings)),
+    'hmm': lambda c: dict(allocator=regime_mapping(c), detector=make_detector('hmm', c.method_settings), proba=True,
+                          space=SEARCH_SPACES['hmm']),
+    'jump_model': lambda c: dict(allocator=regime_mapping(c), detector=make_detector('jump_model', c.method_settings),
+                                 space=SEARCH_SPACES['jump_model']),
     'vol_target': lambda c: dict(allocator=VolTarget(c.vol_cap)),
 }
 

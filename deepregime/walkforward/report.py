@@ -12,14 +12,13 @@ import pandas as pd
 
 from ..utils import json_number, write_atomic
 from ..backtest.metrics import drawdown
-from .config import WalkForwardConfig
+from .config import WalkForwardConfig, headline_cost
 from ..splits import Fold
 from .runner import WalkForwardResult
 from .compare import display_comparison, method_backtests
 
 # %% auto #0
-__all__ = ['HEADLINE_COST', 'plot_equity_curves', 'plot_drawdowns', 'headline_cost', 'results_json', 'write_signals',
-           'load_result', 'save_plots', 'report']
+__all__ = ['plot_equity_curves', 'plot_drawdowns', 'results_json', 'write_signals', 'load_result', 'save_plots', 'report']
 
 # %% ../../nbs/06g_walkforward_report.ipynb #0261b751
 def plot_equity_curves(bts:dict, # method -> backtest frame, from `method_backtests`
@@ -61,13 +60,6 @@ def plot_drawdowns(bts:dict, # method -> backtest frame, from `method_backtests`
     return ax
 
 # %% ../../nbs/06g_walkforward_report.ipynb #e7484da0
-HEADLINE_COST = 2.  # bp: the cost level of a run's `strategies` table
-
-def headline_cost(costs, # the cost levels of a run (bp)
-                 ) -> float:
-    "The cost level a run's JSON reports its `strategies` at: `HEADLINE_COST` when the run has it, else its first."
-    return HEADLINE_COST if HEADLINE_COST in costs else costs[0]
-
 def results_json(res:WalkForwardResult, # from `walk_forward`
                  tab:pd.DataFrame, # from `comparison_table`
                  clf:pd.DataFrame|None=None, # from `classification_table`

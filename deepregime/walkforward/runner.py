@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging, os, signal, sys, threading, time
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -56,7 +56,7 @@ def run_method(name:str, # method name
             if path is not None: method.save(state, path, key)
         pred = method.predict(state, fd)
         out.append((fold, pred, {'method': name, 'fold': fold.k, 'cached': hit, 'seconds': time.perf_counter() - t0,
-                                 'labeller': fd.labeller.to_dict()}))
+                                 'labeller': fd.labeller.to_dict(), 'search': state.get('search')}))
         prev, prev_key = state, key
     return out
 
@@ -121,6 +121,7 @@ class WalkForwardResult:
     labellers:dict # fold number -> the fold's fitted labeller (`to_dict`)
     info:pd.DataFrame # per method and fold: cached?, seconds
     wall_time:float = float('nan') # seconds for the whole run
+    searches:dict = field(default_factory=dict) # searched method -> fold number -> its study (`search_fold`)
 
     def method_signals(self, name:str # method name
                       ) -> pd.DataFrame:
@@ -161,7 +162,11 @@ def walk_forward(mkt:pd.DataFrame, # frame from `load_market` covering `cfg.star
            for fold, pred, info in sorted(runs, key=lambda r: (order[r[2]['method']], r[0].k))]
     signals = pd.concat(sig, ignore_index=True)[['date', 'method', 'fold', 'regime', 'p_stress', 'exposure']]
     labellers = {i['fold']: i.pop('labeller') for *_, i in runs}
+    searches = {}
+    for *_, i in runs:
+        if (s := i.pop('search')) is not None: searches.setdefault(i['method'], {})[i['fold']] = s
     info = pd.DataFrame([i for *_, i in runs])
     log.info('walk-forward: %d folds x %d methods in %.1f s (%d of %d fits from the cache)', len(folds), len(methods),
              wall, int(info['cached'].sum()), len(info))
-    return WalkForwardResult(cfg, folds, signals, labellers, info, wall)
+    return WalkForwardResult(cfg, folds, signals, labellers, info, wall,
+                             {m: dict(sorted(s.items())) for m, s in searches.items()})
