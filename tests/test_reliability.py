@@ -202,6 +202,17 @@ def test_bad_numbers_are_argparse_errors(module, args, msg):
     # (--start garbage on every command: tests/test_cli.py::test_bad_dates_are_argparse_errors)
     assert one_error(run(module, *args, '--data-dir', NOWHERE), code=2).endswith(f'error: argument {msg}')
 
+def test_a_search_without_searchable_methods_fails_before_the_data_are_read():
+    line = one_error(run(WALK, '--methods', 'vol_target', '--search-trials', '5', '--data-dir', NOWHERE))
+    assert line.startswith('error: --search-trials: none of the methods run has a search space'), line
+
+def test_too_few_training_years_for_the_inner_folds_is_one_error_before_any_fit(tmp_path):
+    r = run(WALK, '--start', '2000-01-03', '--end', '2005-12-30', '--first-test', '2004-01-01', '--methods', 'hmm',
+            '--search-trials', '3', '--inner-folds', '3', '--cache-dir', tmp_path/'cache', '--jobs', '1')
+    line = one_error(r)
+    assert line.startswith('error: fold 0: its training rows (2000-01-03') and 'cannot hold 3 inner validation years' in line, line
+    assert not (tmp_path/'cache'/'hmm').exists()  # nothing was fitted
+
 def test_a_bad_method_name_fails_before_the_data_are_read():
     line = one_error(run(WALK, '--methods', 'transformer_h01', '--data-dir', NOWHERE))
     assert line.startswith("error: bad Transformer method 'transformer_h01'"), line

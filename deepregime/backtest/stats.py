@@ -12,7 +12,8 @@ import pandas as pd
 from .metrics import TRADING_DAYS
 
 # %% auto #0
-__all__ = ['MIN_DAILY_SD', 'newey_west', 'sharpe_diff_test']
+__all__ = ['MIN_DAILY_SD', 'EULER_GAMMA', 'newey_west', 'sharpe_diff_test', 'probabilistic_sharpe', 'expected_max_sharpe',
+           'deflated_sharpe']
 
 # %% ../../nbs/05d_stats.ipynb #04469f5d
 def newey_west(y:np.ndarray, # observations (T, k): one row per day, one column per series
@@ -61,3 +62,50 @@ def sharpe_diff_test(ra:pd.Series, # daily returns of strategy a
     z = diff/se if se > 0 else (0.0 if diff == 0 else math.copysign(math.inf, diff))
     return pd.Series({'sharpe_a': sa*math.sqrt(periods), 'sharpe_b': sb*math.sqrt(periods), 'diff': diff,
                       'se': se, 'z': z, 'p_value': math.erfc(abs(z)/math.sqrt(2))}, name=method)
+
+# %% ../../nbs/05d_stats.ipynb #ba264be1
+EULER_GAMMA = 0.5772156649015329
+
+def _norm_cdf(z:float) -> float: return 0.5*math.erfc(-z/math.sqrt(2))
+
+def probabilistic_sharpe(sr:float, # observed Sharpe ratio per period (not annualized)
+                         n:int, # number of returns
+                         skew:float=0., # their skewness
+                         kurt:float=3., # their kurtosis (3 for normal returns, not the excess)
+                         sr_benchmark:float=0., # SR* per period
+                        ) -> float:
+    "PSR: the probability that the true Sharpe ratio exceeds `sr_benchmark` (Bailey & López de Prado 2012)."
+    if n < 2: raise ValueError(f'need at least 2 returns, got {n}')
+    var = 1 - skew*sr + (kurt - 1)/4*sr**2
+    if not (math.isfinite(sr) and var > 0): return float('nan')
+    return _norm_cdf((sr - sr_benchmark)*math.sqrt(n - 1)/math.sqrt(var))
+
+def expected_max_sharpe(n_trials:int, # configurations tried (independent trials)
+                        var_sharpe:float, # variance of their Sharpe ratios (in the units of the result)
+                       ) -> float:
+    "SR₀: the expected maximum Sharpe ratio of `n_trials` unskilled trials (Bailey & López de Prado 2014)."
+    from scipy.stats import norm
+    if n_trials < 1: raise ValueError(f'n_trials must be >= 1, got {n_trials}')
+    if n_trials == 1: return 0.
+    return math.sqrt(var_sharpe)*((1 - EULER_GAMMA)*norm.ppf(1 - 1/n_trials)
+                                  + EULER_GAMMA*norm.ppf(1 - 1/(n_trials*math.e)))
+
+# %% ../../nbs/05d_stats.ipynb #212283ea
+def deflated_sharpe(r:pd.Series, # daily excess returns of the strategy chosen
+                    n_trials:int, # configurations tried to find it
+                    var_trials:float, # variance of the trials' annualized Sharpe ratios
+                    periods:int=TRADING_DAYS, # periods per year
+                   ) -> pd.Series:
+    "Annualized `sharpe`, `psr` (against 0), annualized `sr0` (luck of `n_trials`) and `dsr` = PSR against SR₀."
+    x = pd.Series(r).dropna().to_numpy(float)
+    if len(x) < 3: raise ValueError(f'need at least 3 returns, got {len(x)}')
+    sd = x.std(ddof=1)
+    if not sd > MIN_DAILY_SD:  # all cash: no Sharpe ratio, nothing to deflate
+        return pd.Series({'sharpe': float('nan'), 'psr': float('nan'), 'sr0': float('nan'), 'dsr': float('nan'),
+                          'n_trials': n_trials})
+    sr, z = x.mean()/sd, (x - x.mean())/x.std()
+    skew, kurt = float((z**3).mean()), float((z**4).mean())
+    sr0 = expected_max_sharpe(n_trials, var_trials/periods)
+    return pd.Series({'sharpe': sr*math.sqrt(periods), 'psr': probabilistic_sharpe(sr, len(x), skew, kurt),
+                      'sr0': sr0*math.sqrt(periods), 'dsr': probabilistic_sharpe(sr, len(x), skew, kurt, sr0),
+                      'n_trials': n_trials})

@@ -11,12 +11,12 @@ from ..utils import (add_verbose, check_outputs, date_arg, echo, folder_outputs,
                              write_text)
 from ..data import add_data_options, market_from_args
 from ..features import LOOKBACK
-from .config import BASELINES, TRANSFORMER_HORIZONS, WalkForwardConfig
+from .config import BASELINES, SEARCH_METRICS, TRANSFORMER_HORIZONS, WalkForwardConfig
 from .cache import CACHE_DIR, check_output_dir
 from .methods import make_method
 from .runner import walk_forward
 from .compare import classification_table, comparison_table
-from .report import report, results_json, save_plots, write_signals
+from .report import report, results_json, save_plots, search_summary, write_signals
 
 # %% auto #0
 __all__ = ['walkforward_parser', 'config_from_args', 'run_walkforward', 'main']
@@ -43,6 +43,13 @@ def walkforward_parser(p:argparse.ArgumentParser|None=None, # parser to fill (e.
                    help=f'all, transformer (= every --horizon), {", ".join(BASELINES)}, transformer_h<h>')
     p.add_argument('--no-warm-start', action='store_true', help='train every fold from fresh weights')
     p.add_argument('--seed', type=int_arg(0, 2**32 - 1), default=d.seed, help='seed of every random choice')
+    p.add_argument('--search-trials', type=int_arg(0, 10_000), default=d.search_trials,
+                   help="Optuna trials per fold for the HMM's and the jump model's settings, scored on inner years of "
+                        'the training rows (0 = the fixed settings)')
+    p.add_argument('--search-metric', choices=list(SEARCH_METRICS), default=d.search_metric,
+                   help='what the search ranks trials by')
+    p.add_argument('--inner-folds', type=int_arg(1, 50), default=d.inner_folds,
+                   help='inner validation years of the search, at the end of each fold\'s training rows')
     p.add_argument('--jobs', type=int_arg(1, 1024), default=None,
                    help='worker processes (default: all cores; 1 = no subprocesses)')
     p.add_argument('--cache-dir', default=str(CACHE_DIR), help='folder of fitted fold models')
@@ -65,10 +72,14 @@ def config_from_args(a:argparse.Namespace # parsed command line
     if 'buy_hold' not in methods: methods.insert(0, 'buy_hold')
     cfg = WalkForwardConfig(start=a.start, end=a.end, asset=a.asset, vol_index=a.vol_index, first_test=a.first_test, refit_years=a.refit_years,
                             epochs=a.epochs, warm_epochs=a.warm_epochs, methods=tuple(methods),
-                            warm_start=not a.no_warm_start, seed=a.seed)
+                            warm_start=not a.no_warm_start, seed=a.seed, search_trials=a.search_trials,
+                            search_metric=a.search_metric, inner_folds=a.inner_folds)
     need = max(cfg.horizons, default=0) + cfg.window + LOOKBACK  # a longer horizon needs a longer purge
     cfg = replace(cfg, purge=max(cfg.purge, need))
-    for m in cfg.methods: make_method(m, cfg)  # a name that is no method fails before the data are read
+    methods = [make_method(m, cfg) for m in cfg.methods]  # a name that is no method fails before the data are read
+    if cfg.search_trials and not any(m.searched for m in methods):
+        raise ValueError('--search-trials: none of the methods run has a search space; the searched ones are hmm and '
+                         'jump_model')
     return cfg
 
 # %% ../../nbs/06h_main.ipynb #0ed5ee99
@@ -84,8 +95,9 @@ def run_walkforward(a:argparse.Namespace # parsed command line
     res = walk_forward(mkt, cfg, cache_dir=cache_dir, n_jobs=a.jobs)
     tab = comparison_table(res, mkt)
     clf = classification_table(res, mkt) if cfg.horizons else None
-    echo(report(res, tab, clf, n_jobs=min(a.jobs or len(os.sched_getaffinity(0)), len(res.info))))
-    summary = results_json(res, tab, clf)
+    search = search_summary(res, mkt)
+    echo(report(res, tab, clf, n_jobs=min(a.jobs or len(os.sched_getaffinity(0)), len(res.info)), search=search))
+    summary = results_json(res, tab, clf, search)
     if out_json: echo('json:', write_text(out_json, json.dumps(summary, indent=1)))
     if out_signals: echo('signals:', write_signals(res, out_signals))
     if a.plots is not None:

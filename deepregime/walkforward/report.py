@@ -12,13 +12,16 @@ import pandas as pd
 
 from ..utils import json_number, write_atomic
 from ..backtest.metrics import drawdown
+from ..backtest.stats import deflated_sharpe
 from .config import WalkForwardConfig, headline_cost
 from ..splits import Fold
 from .runner import WalkForwardResult
 from .compare import display_comparison, method_backtests
+from .search import params_key
 
 # %% auto #0
-__all__ = ['plot_equity_curves', 'plot_drawdowns', 'results_json', 'write_signals', 'load_result', 'save_plots', 'report']
+__all__ = ['plot_equity_curves', 'plot_drawdowns', 'search_summary', 'search_table', 'choices_table', 'results_json',
+           'write_signals', 'load_result', 'save_plots', 'report']
 
 # %% ../../nbs/06g_walkforward_report.ipynb #0261b751
 def plot_equity_curves(bts:dict, # method -> backtest frame, from `method_backtests`
@@ -59,10 +62,44 @@ def plot_drawdowns(bts:dict, # method -> backtest frame, from `method_backtests`
     ax[0].figure.tight_layout()
     return ax
 
+# %% ../../nbs/06g_walkforward_report.ipynb #d188c9cd
+def search_summary(res:WalkForwardResult, # from `walk_forward` with `search_trials` > 0
+                   mkt:pd.DataFrame, # frame from `load_market` (the out-of-sample backtests)
+                  ) -> dict:
+    "Per searched method: the choice of every fold, the trials and distinct configurations, PSR and DSR (JSON-ready)."
+    if not res.searches: return {}
+    cfg, out = res.config, {}
+    bts = method_backtests(res, mkt, headline_cost(cfg.costs))
+    for m, folds in res.searches.items():
+        configs = {params_key(t['params']) for s in folds.values() for t in s['trials']}
+        within = [np.var(list({params_key(t['params']): t['sharpe'] for t in s['trials']}.values())) for s in folds.values()]
+        var = float(np.mean(within))
+        d = deflated_sharpe(bts[m]['net'] - bts[m]['rf'], len(configs), var)
+        out[m] = {'metric': cfg.search_metric, 'trials_per_fold': cfg.search_trials, 'inner_folds': cfg.inner_folds,
+                  'trials': sum(len(s['trials']) for s in folds.values()), 'configurations': len(configs),
+                  'var_trial_sharpe': json_number(var), **{k: json_number(d[k]) for k in ('sharpe', 'psr', 'sr0', 'dsr')},
+                  'folds': [{'fold': int(k), 'params': s['params'], 'value': json_number(s['value']),
+                             'configurations': s['configurations'], 'trials': len(s['trials'])}
+                            for k, s in folds.items()]}
+    return out
+
+def search_table(search:dict, # from `search_summary` (or the `search` object of a run's JSON)
+                ) -> pd.DataFrame:
+    "One row per searched method: trials, distinct configurations, excess Sharpe, PSR, SR₀ and DSR."
+    cols = ['metric', 'trials', 'configurations', 'sharpe', 'psr', 'sr0', 'dsr']
+    return pd.DataFrame({m: {c: s[c] for c in cols} for m, s in search.items()}).T.rename_axis('method')
+
+def choices_table(search:dict, # from `search_summary` (or the `search` object of a run's JSON)
+                 ) -> pd.DataFrame:
+    "The parameters every fold chose, one row per method and fold, with the inner score of the choice."
+    return pd.DataFrame([{'method': m, 'fold': f['fold'], **f['params'], s['metric']: f['value']}
+                         for m, s in search.items() for f in s['folds']]).set_index(['method', 'fold'])
+
 # %% ../../nbs/06g_walkforward_report.ipynb #e7484da0
 def results_json(res:WalkForwardResult, # from `walk_forward`
                  tab:pd.DataFrame, # from `comparison_table`
                  clf:pd.DataFrame|None=None, # from `classification_table`
+                 search:dict|None=None, # from `search_summary`, when methods were searched
                 ) -> dict:
     "The run as a JSON-ready dict shaped like the backtest's: config, period, per-method metrics, cost sensitivity, …"
     start, end, n = tab.attrs['period']
@@ -79,6 +116,7 @@ def results_json(res:WalkForwardResult, # from `walk_forward`
     if clf is not None:
         out['classification'] = {f'h{h}/{m}': {k: json_number(v) for k, v in row.items()}
                                  for (h, m), row in clf.iterrows()}
+    if search: out['search'] = search
     return out
 
 # %% ../../nbs/06g_walkforward_report.ipynb #2813a4b3
@@ -125,6 +163,7 @@ def report(res:WalkForwardResult, # from `walk_forward` or `load_result`
            tab:pd.DataFrame, # from `comparison_table`
            clf:pd.DataFrame|None=None, # from `classification_table`
            n_jobs:int|None=None, # worker processes used (for the text)
+           search:dict|None=None, # from `search_summary`, when methods were searched
           ) -> str:
     "The run, the comparison table and the classification table as printed by the command line."
     cfg, (start, end, n) = res.config, tab.attrs['period']
@@ -142,4 +181,10 @@ def report(res:WalkForwardResult, # from `walk_forward` or `load_result`
         if clf is not None:
             lines += ["\nclassification, target = the fold labeller's regime at t+h; "
                       'persistence = the latest regime known at t:', clf.round(3).to_string()]
+        if search:
+            lines += [f'\nnested search: {cfg.search_trials} trials per fold ranked by {cfg.search_metric} on '
+                      f'{cfg.inner_folds} inner year(s) of each fold\'s training rows; PSR against 0, DSR against SR0 = '
+                      'the best Sharpe luck gives over the distinct configurations tried (Bailey & Lopez de Prado)',
+                      search_table(search).to_string(float_format=lambda v: f'{v:.3f}'),
+                      '\nchosen per fold:', choices_table(search).to_string(float_format=lambda v: f'{v:.3f}')]
     return '\n'.join(lines)

@@ -18,6 +18,7 @@ from .config import WalkForwardConfig
 from .folds import FoldData, make_folds
 from .cache import CACHE_DIR, cache_key
 from .methods import make_method
+from .search import inner_split
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +145,8 @@ def walk_forward(mkt:pd.DataFrame, # frame from `load_market` covering `cfg.star
     check_market(mkt, cfg.asset, cfg.vol_index)
     mkt = mkt.loc[cfg.start:cfg.end]
     folds = make_folds(mkt.index, cfg)
+    if any(m.searched for m in methods):  # too few training years for the inner folds: one error before any fit
+        for f in folds: inner_split(mkt.index, f, cfg)
     tasks = [([m.name], folds) for m in methods if m.chained]
     rest = [m.name for m in methods if not m.chained]
     if rest: tasks += [(rest, [f]) for f in folds]

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..utils import day
-from ..splits import ExpandingFolds
+from ..splits import ExpandingFolds, Fold
 from ..backtest.engine import backtest
 from ..backtest.metrics import sharpe_ratio
 from ..scores import log_losses
@@ -20,22 +20,29 @@ from .config import SEARCH_METRICS, WalkForwardConfig, headline_cost
 from .folds import FoldData
 
 # %% auto #0
-__all__ = ['inner_folds', 'inner_scores', 'quiet_optuna', 'search_fold']
+__all__ = ['inner_split', 'inner_folds', 'inner_scores', 'params_key', 'quiet_optuna', 'search_fold']
 
 # %% ../../nbs/06ca_search.ipynb #733deff1
-def inner_folds(fd:FoldData, # the outer fold: the search sees its training rows only
-                cfg:WalkForwardConfig, # purge, min_train, seed and the number of inner folds (`inner_folds`)
+def inner_split(index:pd.DatetimeIndex, # trading days of the data
+                fold:Fold, # the outer fold: only its training days are split
+                cfg:WalkForwardConfig, # purge, min_train and the number of inner folds (`inner_folds`)
                ) -> list:
-    "`FoldData` of the search's folds: the last `cfg.inner_folds` years of `fd`'s training rows, the same purge."
-    idx = fd.mkt.loc[:fd.fold.train_end].index
-    first = pd.Timestamp(fd.fold.train_end) - pd.DateOffset(years=cfg.inner_folds) + pd.Timedelta(days=1)
+    "The search's `Fold`s inside `fold`'s training days: its last `cfg.inner_folds` years, each after the same purge."
+    idx = index[(index >= pd.Timestamp(fold.train_start)) & (index <= pd.Timestamp(fold.train_end))]
+    first = pd.Timestamp(fold.train_end) - pd.DateOffset(years=cfg.inner_folds) + pd.Timedelta(days=1)
     try: folds = ExpandingFolds(day(first), 1, cfg.purge, cfg.min_train).split(idx)
     except ValueError: folds = []
     if len(folds) < cfg.inner_folds:
-        raise ValueError(f'fold {fd.fold.k}: its training rows ({day(idx[0])} … {day(idx[-1])}) cannot hold '
+        raise ValueError(f'fold {fold.k}: its training rows ({day(idx[0])} … {day(idx[-1])}) cannot hold '
                          f'{cfg.inner_folds} inner validation years, each after {cfg.min_train} training rows and '
                          f'a purge of {cfg.purge}; ask for fewer inner folds or a later first test year')
-    return [FoldData(fd.mkt, f, cfg.seed, fd.cache_dir) for f in folds]
+    return folds
+
+def inner_folds(fd:FoldData, # the outer fold: the search sees its training rows only
+                cfg:WalkForwardConfig, # purge, min_train, seed and the number of inner folds (`inner_folds`)
+               ) -> list:
+    "`FoldData` of the search's folds (`inner_split`): the last `cfg.inner_folds` years of `fd`'s training rows."
+    return [FoldData(fd.mkt, f, cfg.seed, fd.cache_dir) for f in inner_split(fd.mkt.index, fd.fold, cfg)]
 
 # %% ../../nbs/06ca_search.ipynb #b7c56060
 def inner_scores(pred:pd.DataFrame, # a trial's `signal_frame` on the inner fold's test days
@@ -50,6 +57,11 @@ def inner_scores(pred:pd.DataFrame, # a trial's `signal_frame` on the inner fold
     return {'log_loss': float(log_losses(p, target).mean()), 'sharpe': 0. if np.isnan(sr) else sr}  # all cash: 0
 
 # %% ../../nbs/06ca_search.ipynb #7ab054c1
+def params_key(params:dict, # a trial's parameters
+              ) -> str:
+    "The parameters as canonical JSON: two trials with the same key tried the same configuration."
+    return json.dumps(params, sort_keys=True)
+
 @contextmanager
 def quiet_optuna():
     "Optuna's INFO lines (one per trial) silenced inside the block."
@@ -70,7 +82,7 @@ def search_fold(fit_predict:Callable, # (settings, inner `FoldData`) -> the tria
     scored = {}  # params as JSON -> mean scores over the inner folds: a proposal seen before is not fitted again
     def objective(trial):
         settings = space(trial)
-        key = json.dumps(trial.params, sort_keys=True)
+        key = params_key(trial.params)
         if key not in scored:
             s = [inner_scores(fit_predict(settings, ifd), ifd, cfg) for ifd in inner]
             scored[key] = {m: float(np.mean([x[m] for x in s])) for m in SEARCH_METRICS}
