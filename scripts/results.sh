@@ -19,6 +19,11 @@ mkdir -p nbs/walkforward_results
   --signals nbs/walkforward_results/signals.csv.gz --plots nbs/walkforward_results > nbs/walkforward_results/.run.txt
 mv nbs/walkforward_results/.run.txt nbs/walkforward_results/run.txt  # only a finished run replaces the stored output
 cat nbs/walkforward_results/run.txt
+mkdir -p nbs/walkforward_results/searched  # chapter 06's nested search of the HMM and the jump model (about 13 minutes)
+.venv/bin/python -m deepregime.walkforward --methods hmm jump_model --search-trials 12 --inner-folds 2 \
+  --json nbs/walkforward_results/searched/walkforward.json --signals nbs/walkforward_results/searched/signals.csv.gz \
+  > nbs/walkforward_results/searched/.run.txt
+mv nbs/walkforward_results/searched/.run.txt nbs/walkforward_results/searched/run.txt
 mkdir -p nbs/forecast_results nbs/allocation_results
 for t in forward_vol forward_drawdown; do  # chapter 07: both targets, four horizons, 20 folds, 13 methods (about 15 minutes)
   .venv/bin/python -m deepregime.forecasting --target $t --horizon 1 5 10 21 --features extended \

@@ -59,7 +59,7 @@ PLOT_PAGES = [
     ('06a_config.ipynb', 0),
     ('06b_folds.ipynb', 0),
     ('06c_cache.ipynb', 0),
-    ('06ca_search.ipynb', 0),
+    ('06ca_nested_search.ipynb', 0),
     ('06d_methods.ipynb', 0),
     ('06e_runner.ipynb', 0),
     ('06f_compare.ipynb', 0),

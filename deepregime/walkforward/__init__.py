@@ -6,18 +6,19 @@
 from __future__ import annotations
 
 # %% auto #0
-__all__ = ['COMMAND', 'BASELINES', 'TRANSFORMER_HORIZONS', 'WalkForwardConfig', 'FoldData', 'make_folds', 'METHODS',
-           'make_method', 'WalkForwardResult', 'walk_forward', 'classification_table', 'comparison_table',
-           'headline_table', 'load_result', 'report', 'results_json', 'save_plots', 'write_signals',
-           'walkforward_parser', 'run_walkforward', 'main']
+__all__ = ['COMMAND', 'BASELINES', 'TRANSFORMER_HORIZONS', 'SearchConfig', 'WalkForwardConfig', 'FoldData', 'make_folds',
+           'METHODS', 'make_method', 'WalkForwardResult', 'walk_forward', 'classification_table', 'comparison_table',
+           'headline_table', 'choices_table', 'load_result', 'report', 'results_json', 'save_plots', 'search_summary',
+           'search_table', 'write_signals', 'walkforward_parser', 'run_walkforward', 'main']
 
 # %% ../../nbs/06_walkforward.ipynb #1b1037ef
-from .config import BASELINES, TRANSFORMER_HORIZONS, WalkForwardConfig
+from .config import BASELINES, TRANSFORMER_HORIZONS, SearchConfig, WalkForwardConfig
 from .folds import FoldData, make_folds
 from .methods import METHODS, make_method
 from .runner import WalkForwardResult, walk_forward
 from .compare import classification_table, comparison_table, headline_table
-from .report import load_result, report, results_json, save_plots, write_signals
+from .report import (choices_table, load_result, report, results_json, save_plots,
+                                          search_summary, search_table, write_signals)
 
 COMMAND = ('walkforward_parser', 'run_walkforward', 'main')  # in `__main__`, loaded on use
 
@@ -27,7 +28,7 @@ def __getattr__(name):
         return getattr(importlib.import_module('deepregime.walkforward.__main__'), name)
     raise AttributeError(f'module deepregime.walkforward has no attribute {name!r}')
 
-_all_ = ['BASELINES', 'TRANSFORMER_HORIZONS', 'WalkForwardConfig', 'FoldData', 'make_folds', 'METHODS', 'make_method',
-         'WalkForwardResult', 'walk_forward', 'classification_table', 'comparison_table', 'headline_table',
-         'load_result', 'report', 'results_json', 'save_plots', 'write_signals', 'walkforward_parser',
-         'run_walkforward', 'main']
+_all_ = ['BASELINES', 'TRANSFORMER_HORIZONS', 'SearchConfig', 'WalkForwardConfig', 'FoldData', 'make_folds', 'METHODS',
+         'make_method', 'WalkForwardResult', 'walk_forward', 'classification_table', 'comparison_table', 'headline_table',
+         'choices_table', 'load_result', 'report', 'results_json', 'save_plots', 'search_summary', 'search_table',
+         'write_signals', 'walkforward_parser', 'run_walkforward', 'main']

@@ -29,7 +29,7 @@ SEARCH_METRICS = {'log_loss': 'minimize', 'sharpe': 'maximize'}  # score of a tr
 
 @dataclass(frozen=True)
 class SearchConfig(ConfigMixin):
-    "A nested search: `n_trials` per fold and method, ranked by `metric` on `inner_folds` inner validation years."
+    "A nested search: `n_trials` per fold and method, ranked by `metric` on the last inner_folds years of training."
     n_trials:int = 0 # Optuna trials per fold and searched method; 0 = the fixed settings, no search
     metric:str = 'log_loss' # `log_loss` of P(stress) against the inner labeller, or `sharpe` of the excess returns
     inner_folds:int = 3 # validation years at the end of each fold's training rows
