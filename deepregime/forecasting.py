@@ -14,7 +14,8 @@ from .utils import ConfigMixin, add_verbose, check_outputs, day, echo, float_arg
 from .utils import json_number, progress_enabled, run_command, write_atomic, write_text
 from .data import add_data_options, check_market, load_series, market_from_args
 from .features import FEATURES, make_features
-from .regimes.registry import FORECASTERS, VOL_BASELINES, MethodSettings, make_detector, make_forecaster
+from .regimes.registry import (FORECASTERS, FORECASTER_SPACES, VOL_BASELINES, MethodSettings, make_detector,
+                                         make_forecaster)
 from .feature_sets import CROSS_TICKERS, FEATURE_SETS, feature_set, load_cross_market
 from .targets import TARGETS, fit_threshold, target_labels, target_values, train_rows
 from .volatility import HAR_COLUMNS, fit_gjr_garch, garch_variance, vol_inputs
@@ -23,6 +24,8 @@ from .regimes.forecasters import StateForecaster
 from .training.forecaster import TransformerForecaster
 from .forecast_skill import NETWORKS, best_baselines, economic_table, forecast_skill, skill_table
 from .walkforward.runner import one_torch_thread, worker_pool
+from .walkforward.config import SEARCH_METRICS, SearchConfig
+from .walkforward.search import inner_split, search_forecaster, study_record
 from .splits import ExpandingFolds, too_few_test_days
 
 log = logging.getLogger(__name__)
@@ -52,6 +55,9 @@ class ForecastConfig(ConfigMixin):
     min_train:int = 750 # fewest training rows a fold may have
     jump_penalty:float = 10. # lambda of the jump model (chapter 06)
     transformer:dict = field(default_factory=dict) # `TransformerForecaster` overrides (e.g. a short run's epochs)
+    search_trials:int = 0 # trials of the nested search of `logistic` and `boosting` per fold and horizon (0: fixed)
+    search_metric:str = 'log_loss' # what the search ranks trials by (a forecast has log-loss only)
+    inner_folds:int = 3 # inner validation years of the search
     seed:int = 0 # seed of every random choice
 
     def check(self) -> ForecastConfig:
@@ -66,7 +72,20 @@ class ForecastConfig(ConfigMixin):
         if not self.horizons or any(h < 1 or h >= self.purge for h in self.horizons):
             raise ValueError(f'horizons must lie in 1 … {self.purge - 1} (below the purge), '
                              f'got {list(self.horizons)}')
+        if self.search_trials:
+            if self.search_metric != 'log_loss':
+                raise ValueError(f'--search-metric {self.search_metric}: a forecast is ranked by its log-loss; '
+                                 'sharpe ranks the strategies of deepregime walkforward')
+            if not set(self.methods) & set(FORECASTER_SPACES):
+                raise ValueError('--search-trials: none of the methods run has a search space; the searched ones are '
+                                 + ', '.join(FORECASTER_SPACES))
+        self.search  # a bad trial count or number of inner folds fails here
         return self
+
+    @property
+    def search(self) -> SearchConfig:
+        "The run's `SearchConfig` (its sampler seeded with the run's seed)."
+        return SearchConfig(self.search_trials, self.search_metric, self.inner_folds, self.seed)
 
     @property
     def method_settings(self) -> MethodSettings:
@@ -152,9 +171,9 @@ def _network(m:str, cfg:ForecastConfig, F:pd.DataFrame, V:pd.DataFrame, test:pd.
 
 # %% ../nbs/07_forecasting.ipynb #eb40f410
 def _fit_predict(m:str, cfg:ForecastConfig, F:pd.DataFrame, V:pd.DataFrame, test:pd.DatetimeIndex, labs:dict,
-                 train_end, memo:dict) -> dict:
+                 fold, memo:dict) -> dict:
     "Horizon -> p_stress on the test days of method `m` (`V`: the `vol_inputs` on the days of `F`)."
-    seed_cols, out = list(FEATURES), {}
+    seed_cols, out, train_end = list(FEATURES), {}, fold.train_end
     if m in NETWORKS: return _network(m, cfg, F, V, test, labs, train_end, memo)
     if m in ('hmm', 'jump_model'):
         det = make_detector(m, cfg.method_settings).fit(F.loc[:train_end, seed_cols])  # one fit serves every horizon
@@ -165,7 +184,10 @@ def _fit_predict(m:str, cfg:ForecastConfig, F:pd.DataFrame, V:pd.DataFrame, test
             rows = rows[S.loc[rows, 'state_now'].notna().to_numpy()]
             p = make_forecaster(m, cfg.method_settings).fit(S.loc[rows], y.loc[rows]).predict_proba(S.loc[test])
         elif m in ('logistic', 'boosting'):
-            p = make_forecaster(m, cfg.method_settings).fit(F.loc[rows], y.loc[rows]).predict_proba(F.loc[test])
+            fc = make_forecaster(m, cfg.method_settings)
+            if cfg.search_trials and m in FORECASTER_SPACES:  # settings chosen on the fold's inner years
+                fc, memo.setdefault('search', {})[f'{m}/h{h}'] = search_forecaster(m, cfg, F, y, rows, h, fold)
+            p = fc.fit(F.loc[rows], y.loc[rows]).predict_proba(F.loc[test])
         elif m in VOL_BASELINES:  # the GARCH filter runs from the first training day: the history goes in
             p = _vol_baseline(m, cfg, V, rows, y, h, memo).predict_proba(V.loc[:test[-1]]).loc[test]
         else:
@@ -183,7 +205,7 @@ def fold_forecasts(mkt:pd.DataFrame, # market frame (targets)
                    labs:dict|None=None, # the fold's `fold_labels` (computed here when None)
                    vol:pd.DataFrame|None=None, # `vol_inputs(mkt)`, shared by the folds (computed here when None)
                   ) -> pd.DataFrame|None:
-    "Long frame (date, fold, method, h, p_stress, y) of one fold; None when it has too few training rows."
+    "Long frame (date, fold, method, h, p_stress, y) of one fold (its studies in `attrs['search']`); None when too short."
     F = feats.loc[:fold.test_end]
     test = F.loc[fold.test_start:].index
     if len(F.loc[:fold.train_end]) < cfg.min_train or not len(test):
@@ -194,11 +216,13 @@ def fold_forecasts(mkt:pd.DataFrame, # market frame (targets)
     parts, memo = [], {}  # the fold's Transformer and GARCH fits, shared by the methods that use them
     for m in cfg.methods:
         t0 = time.perf_counter()
-        for h, p in _fit_predict(m, cfg, F, V, test, labs, fold.train_end, memo).items():
+        for h, p in _fit_predict(m, cfg, F, V, test, labs, fold, memo).items():
             parts.append(pd.DataFrame({'date': test, 'fold': fold.k, 'method': m, 'h': h, 'p_stress': p.to_numpy(),
                                        'y': labs[h][0].reindex(test).to_numpy()}))
         log.info('fold %d %s: %.1f s', fold.k, m, time.perf_counter() - t0)
-    return pd.concat(parts, ignore_index=True)
+    out = pd.concat(parts, ignore_index=True)
+    out.attrs['search'] = memo.get('search', {})  # 'method/h<h>' -> the fold's study (empty without a search)
+    return out
 
 # %% ../nbs/07_forecasting.ipynb #f48ce913
 MIN_SCORED = 20  # test days with a known target that each horizon needs to be scored
@@ -250,6 +274,7 @@ class ForecastResult:
     config:ForecastConfig
     forecasts:pd.DataFrame # long: date, fold, method, h, p_stress, y (NaN where the target is not yet known)
     wall_time:float = float('nan') # seconds
+    searches:dict = field(default_factory=dict) # 'method/h<h>' -> fold number -> its study (`run_study`)
 
 def forecast_walk_forward(mkt:pd.DataFrame, # frame from `load_market` covering the folds (SPY, VIX, DTB3)
                           cfg:ForecastConfig|None=None, # settings
@@ -272,6 +297,8 @@ def forecast_walk_forward(mkt:pd.DataFrame, # frame from `load_market` covering 
     seed_feats = make_features(mkt)[FEATURES]
     values = None if cfg.target == 'labeller' else {h: target_values(mkt, cfg.target, h) for h in cfg.horizons}
     ready = prepare_folds(mkt, feats, folds, cfg, values, seed_feats, calendar)  # every check before the first fit
+    if cfg.search_trials and set(cfg.methods) & set(FORECASTER_SPACES):
+        for f, _ in ready: inner_split(feats.index, f, cfg)  # too few training years for the inner folds
     tasks = [(mkt, feats, f, cfg, values, seed_feats, labs, vol) for f, labs in ready][::-1]  # the longest first
     n_jobs, parts = min(n_jobs or len(os.sched_getaffinity(0)), len(tasks)), []
     with tqdm(total=len(tasks), desc='forecast folds', disable=not progress_enabled(progress)) as bar:
@@ -283,7 +310,10 @@ def forecast_walk_forward(mkt:pd.DataFrame, # frame from `load_market` covering 
     parts = parts[::-1]  # fold order
     wall = time.perf_counter() - t0
     log.info('forecasting walk-forward: %d folds in %.1f s', len(parts), wall)
-    return ForecastResult(cfg, pd.concat(parts, ignore_index=True), wall)
+    searches = {}
+    for (f, _), part in zip(ready, parts):
+        for key, study in part.attrs.get('search', {}).items(): searches.setdefault(key, {})[f.k] = study
+    return ForecastResult(cfg, pd.concat(parts, ignore_index=True), wall, searches)
 
 # %% ../nbs/07_forecasting.ipynb #dc3081fc
 def forecasting_parser(p:argparse.ArgumentParser|None=None, # parser to fill (e.g. a `deepregime forecast` subparser)
@@ -301,6 +331,13 @@ def forecasting_parser(p:argparse.ArgumentParser|None=None, # parser to fill (e.
                    help='threshold quantile, strictly between 0 and 1')
     p.add_argument('--epochs', type=int_arg(1, 1000), default=None, help='Transformer epochs (default 8)')
     p.add_argument('--seed', type=int_arg(0, 2**32 - 1), default=d.seed, help='seed of every random choice')
+    p.add_argument('--search-trials', type=int_arg(0, 10_000), default=d.search_trials,
+                   help='Optuna trials per fold and horizon for the settings of logistic and boosting, scored on inner '
+                        'years of the training rows (0 = the fixed settings)')
+    p.add_argument('--search-metric', choices=list(SEARCH_METRICS), default=d.search_metric,
+                   help='what the search ranks trials by (forecasts: log_loss)')
+    p.add_argument('--inner-folds', type=int_arg(1, 50), default=d.inner_folds,
+                   help="inner validation years of the search, at the end of each fold's training rows")
     p.add_argument('--jobs', type=int_arg(1, 1024), default=None, help='worker processes over the folds (default: all cores)')
     p.add_argument('--json', default=None, help='write settings, wall time, forecast_skill and strategies here')
     p.add_argument('--forecasts', default=None, help='write the forecasts (CSV; .gz compresses) here')
@@ -312,7 +349,8 @@ def run_forecasting(a:argparse.Namespace, # parsed command line
     out_json, out_fc = check_outputs((a.json, '--json'), (a.forecasts, '--forecasts'))
     cfg = ForecastConfig(target=a.target, horizons=tuple(a.horizon), features=a.features, methods=tuple(a.methods),
                          quantile=a.quantile, start=a.start, end=a.end, asset=a.asset, vol_index=a.vol_index,
-                         seed=a.seed, transformer={} if a.epochs is None else {'epochs': a.epochs}).check()
+                         seed=a.seed, transformer={} if a.epochs is None else {'epochs': a.epochs},
+                         search_trials=a.search_trials, search_metric=a.search_metric, inner_folds=a.inner_folds).check()
     mkt = market_from_args(a)
     cfg = replace(cfg, start=a.start)  # a late asset starts on its first day
     cross = cfg.features == 'cross_asset'  # its own frame: the join starts where the extra tickers start
@@ -327,6 +365,11 @@ def run_forecasting(a:argparse.Namespace, # parsed command line
                                       for h, s in hs.items()} for m, hs in skill.items()},
                'strategies': [{k: json_number(v) if isinstance(v, float) else v for k, v in r.items()}
                               for r in eco.to_dict('records')]}
+    if res.searches:
+        summary['search'] = {k: study_record(folds) for k, folds in res.searches.items()}
+        echo(f'nested search: {cfg.search_trials} trials per fold and horizon, ranked by log-loss on {cfg.inner_folds} '
+             'inner year(s); distinct configurations: '
+             + ', '.join(f'{k} {s["configurations"]}' for k, s in summary['search'].items()))
     if out_json is not None: echo('json:', write_text(out_json, json.dumps(summary, indent=1)))
     if out_fc is not None: echo('forecasts:', _write_forecasts(res.forecasts, out_fc))
     return summary

@@ -206,6 +206,10 @@ def test_a_search_without_searchable_methods_fails_before_the_data_are_read():
     line = one_error(run(WALK, '--methods', 'vol_target', '--search-trials', '5', '--data-dir', NOWHERE))
     assert line.startswith('error: --search-trials: none of the methods run has a search space'), line
 
+def test_a_forecast_search_by_sharpe_fails_before_the_data_are_read():
+    line = one_error(run('deepregime.forecasting', '--search-trials', '5', '--search-metric', 'sharpe', '--data-dir', NOWHERE))
+    assert line.startswith('error: --search-metric sharpe: a forecast is ranked by its log-loss'), line
+
 def test_too_few_training_years_for_the_inner_folds_is_one_error_before_any_fit(tmp_path):
     r = run(WALK, '--start', '2000-01-03', '--end', '2005-12-30', '--first-test', '2004-01-01', '--methods', 'hmm',
             '--search-trials', '3', '--inner-folds', '3', '--cache-dir', tmp_path/'cache', '--jobs', '1')

@@ -65,29 +65,31 @@ def check_target(y, # target per training day
     return y.astype(float)
 
 # %% ../../nbs/02h_forecasters.ipynb #c0c0e839
-TABULAR = {  # kind -> a fresh scikit-learn classifier, every setting fixed in advance
-    'logistic': lambda seed: _logistic(),
-    'boosting': lambda seed: _boosting(seed),
+TABULAR = {  # kind -> (seed, searched settings) -> a fresh scikit-learn classifier; the defaults fixed in advance
+    'logistic': lambda seed, **settings: _logistic(**settings),
+    'boosting': lambda seed, **settings: _boosting(seed, **settings),
 }
 
-def _logistic():
+def _logistic(C:float=1.0):
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
-    return make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000))
+    return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))
 
-def _boosting(seed):
+def _boosting(seed, learning_rate:float=0.05, max_leaf_nodes:int=15, min_samples_leaf:int=100):
     from sklearn.ensemble import HistGradientBoostingClassifier
-    return HistGradientBoostingClassifier(max_iter=150, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=100,
-                                          l2_regularization=1.0, early_stopping=False, random_state=seed)
+    return HistGradientBoostingClassifier(max_iter=150, learning_rate=learning_rate, max_leaf_nodes=max_leaf_nodes,
+                                          min_samples_leaf=min_samples_leaf, l2_regularization=1.0,
+                                          early_stopping=False, random_state=seed)
 
 class TabularForecaster(RegimeDetector):
     "A scikit-learn classifier of today's feature row: P(stress in the target window)."
     def __init__(self, kind:str='logistic', # a key of `TABULAR`
                  columns:tuple|None=None, # feature columns; None = every column given to `fit`
                  seed:int=0, # random state (boosting)
+                 settings:dict|None=None, # the classifier's settings when searched (e.g. {'C': 0.1}); None = the defaults
                 ):
-        self.kind, self.columns, self.seed = kind, columns, seed
+        self.kind, self.columns, self.seed, self.settings = kind, columns, seed, settings
 
 # %% ../../nbs/02h_forecasters.ipynb #23eb068e
 @patch
@@ -102,7 +104,8 @@ def fit(self:TabularForecaster, features:pd.DataFrame, # training rows
     y = check_target(y, X.index, 'TabularForecaster')
     self.columns_, self.base_, self.model_ = cols, float(y.mean()), None
     if y.nunique() == 2:
-        with threadpool_limits(1): self.model_ = TABULAR[self.kind](self.seed).fit(X.to_numpy(), y.to_numpy(int))
+        model = TABULAR[self.kind](self.seed, **(self.settings or {}))
+        with threadpool_limits(1): self.model_ = model.fit(X.to_numpy(), y.to_numpy(int))
     return self
 
 @patch

@@ -18,8 +18,8 @@ from ..volatility import HAR_COLUMNS
 from ..features import FEATURES
 
 # %% auto #0
-__all__ = ['DETECTORS', 'FEATURE_SUBSETS', 'SEARCH_SPACES', 'FORECASTERS', 'VOL_BASELINES', 'MethodSettings', 'make_detector',
-           'hmm_space', 'jump_space', 'make_forecaster']
+__all__ = ['DETECTORS', 'FEATURE_SUBSETS', 'SEARCH_SPACES', 'FORECASTER_SPACES', 'FORECASTERS', 'VOL_BASELINES', 'MethodSettings',
+           'make_detector', 'hmm_space', 'jump_space', 'logistic_space', 'boosting_space', 'make_forecaster']
 
 # %% ../../nbs/02i_registry.ipynb #3ce03c62
 @dataclass(frozen=True)
@@ -69,6 +69,20 @@ def jump_space(trial, # an Optuna trial (or `optuna.trial.FixedTrial` of chosen 
             'features': FEATURE_SUBSETS[trial.suggest_categorical('features', list(FEATURE_SUBSETS))]}
 
 SEARCH_SPACES = {'hmm': hmm_space, 'jump_model': jump_space}  # detector name -> its search space
+
+def logistic_space(trial, # an Optuna trial (or `optuna.trial.FixedTrial` of chosen params)
+                  ) -> dict:
+    "The logistic forecaster's searched setting: the inverse regularization strength C (log scale, around 1)."
+    return {'settings': {'C': trial.suggest_float('C', 1e-3, 1e2, log=True)}}
+
+def boosting_space(trial, # an Optuna trial (or `optuna.trial.FixedTrial` of chosen params)
+                  ) -> dict:
+    "Gradient boosting's searched settings: learning rate, leaves per tree, rows per leaf (around 0.05, 15, 100)."
+    return {'settings': {'learning_rate': trial.suggest_float('learning_rate', 0.01, 0.3, log=True),
+                         'max_leaf_nodes': trial.suggest_int('max_leaf_nodes', 4, 31),
+                         'min_samples_leaf': trial.suggest_int('min_samples_leaf', 20, 400, log=True)}}
+
+FORECASTER_SPACES = {'logistic': logistic_space, 'boosting': boosting_space}  # forecaster name -> its search space
 
 # %% ../../nbs/02i_registry.ipynb #d1233e36
 FORECASTERS = {  # name -> settings -> an unfitted forecaster of a 0/1 target (a RegimeDetector)

@@ -17,7 +17,7 @@ from .config import WalkForwardConfig, headline_cost
 from ..splits import Fold
 from .runner import WalkForwardResult
 from .compare import display_comparison, method_backtests
-from .search import params_key
+from .search import params_key, study_record
 
 # %% auto #0
 __all__ = ['plot_equity_curves', 'plot_drawdowns', 'search_summary', 'search_table', 'choices_table', 'results_json',
@@ -71,16 +71,12 @@ def search_summary(res:WalkForwardResult, # from `walk_forward` with `search_tri
     cfg, out = res.config, {}
     bts = method_backtests(res, mkt, headline_cost(cfg.costs))
     for m, folds in res.searches.items():
-        configs = {params_key(t['params']) for s in folds.values() for t in s['trials']}
+        rec = study_record(folds)
         within = [np.var(list({params_key(t['params']): t['sharpe'] for t in s['trials']}.values())) for s in folds.values()]
         var = float(np.mean(within))
-        d = deflated_sharpe(bts[m]['net'] - bts[m]['rf'], len(configs), var)
-        out[m] = {'metric': cfg.search_metric, 'trials_per_fold': cfg.search_trials, 'inner_folds': cfg.inner_folds,
-                  'trials': sum(len(s['trials']) for s in folds.values()), 'configurations': len(configs),
-                  'var_trial_sharpe': json_number(var), **{k: json_number(d[k]) for k in ('sharpe', 'psr', 'sr0', 'dsr')},
-                  'folds': [{'fold': int(k), 'params': s['params'], 'value': json_number(s['value']),
-                             'configurations': s['configurations'], 'trials': len(s['trials'])}
-                            for k, s in folds.items()]}
+        d = deflated_sharpe(bts[m]['net'] - bts[m]['rf'], rec['configurations'], var)
+        out[m] = {**rec, 'trials_per_fold': cfg.search_trials, 'inner_folds': cfg.inner_folds,
+                  'var_trial_sharpe': json_number(var), **{k: json_number(d[k]) for k in ('sharpe', 'psr', 'sr0', 'dsr')}}
     return out
 
 def search_table(search:dict, # from `search_summary` (or the `search` object of a run's JSON)

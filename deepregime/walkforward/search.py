@@ -16,11 +16,14 @@ from ..splits import ExpandingFolds, Fold
 from ..backtest.engine import backtest
 from ..backtest.metrics import sharpe_ratio
 from ..scores import log_losses
-from .config import SEARCH_METRICS, WalkForwardConfig, headline_cost
+from ..targets import train_rows
+from ..regimes.registry import FORECASTER_SPACES, make_forecaster
+from .config import SEARCH_METRICS, SearchConfig, WalkForwardConfig, headline_cost
 from .folds import FoldData
 
 # %% auto #0
-__all__ = ['inner_split', 'inner_folds', 'inner_scores', 'params_key', 'quiet_optuna', 'search_fold']
+__all__ = ['inner_split', 'inner_folds', 'inner_scores', 'params_key', 'quiet_optuna', 'run_study', 'search_fold', 'study_record',
+           'search_forecaster']
 
 # %% ../../nbs/06ca_nested_search.ipynb #733deff1
 def inner_split(index:pd.DatetimeIndex, # trading days of the data
@@ -71,21 +74,16 @@ def quiet_optuna():
     try: yield
     finally: optuna.logging.set_verbosity(level)
 
-def search_fold(fit_predict:Callable, # (settings, inner `FoldData`) -> the trial's `signal_frame` on its test days
-                space:Callable, # Optuna trial -> settings: a [registry](02i_registry.ipynb) search space
-                fd:FoldData, # the outer fold
-                cfg:WalkForwardConfig, # its `search` (trials, metric, inner folds, seed) and the scoring settings
-               ) -> dict:
-    "A seeded TPE study on the inner folds of `fd`: the chosen `params`, their `value`, every trial's scores."
+def run_study(score:Callable, # settings -> {metric: value}, the mean over the inner folds
+              space:Callable, # Optuna trial -> settings: a [registry](02i_registry.ipynb) search space
+              sc:SearchConfig, # trials, the metric ranked by (a key of `score`'s answer), seed
+             ) -> dict:
+    "A seeded TPE study of `space`: the chosen `params`, their `value`, every trial's params and scores."
     import optuna
-    sc, inner = cfg.search, inner_folds(fd, cfg)
-    scored = {}  # params as JSON -> mean scores over the inner folds: a proposal seen before is not fitted again
+    scored = {}  # params as JSON -> scores: a proposal seen before is not fitted again
     def objective(trial):
-        settings = space(trial)
-        key = params_key(trial.params)
-        if key not in scored:
-            s = [inner_scores(fit_predict(settings, ifd), ifd, cfg) for ifd in inner]
-            scored[key] = {m: float(np.mean([x[m] for x in s])) for m in SEARCH_METRICS}
+        settings, key = space(trial), params_key(trial.params)
+        if key not in scored: scored[key] = score(settings)
         for m, v in scored[key].items(): trial.set_user_attr(m, v)
         return scored[key][sc.metric]
     with quiet_optuna():
@@ -93,5 +91,50 @@ def search_fold(fit_predict:Callable, # (settings, inner `FoldData`) -> the tria
                                     sampler=optuna.samplers.TPESampler(seed=sc.seed))
         study.optimize(objective, n_trials=sc.n_trials)
     return {'params': study.best_params, 'value': float(study.best_value), 'metric': sc.metric,
-            'configurations': len(scored), 'inner_folds': [[f.fold.test_start, f.fold.test_end] for f in inner],
-            'trials': [{'params': t.params, **t.user_attrs} for t in study.trials]}
+            'configurations': len(scored), 'trials': [{'params': t.params, **t.user_attrs} for t in study.trials]}
+
+def search_fold(fit_predict:Callable, # (settings, inner `FoldData`) -> the trial's `signal_frame` on its test days
+                space:Callable, # Optuna trial -> settings: a [registry](02i_registry.ipynb) search space
+                fd:FoldData, # the outer fold
+                cfg:WalkForwardConfig, # its `search` (trials, metric, inner folds, seed) and the scoring settings
+               ) -> dict:
+    "`run_study` on the inner folds of `fd`, each trial scored by `inner_scores`; the inner test years recorded."
+    inner = inner_folds(fd, cfg)
+    def score(settings):
+        s = [inner_scores(fit_predict(settings, ifd), ifd, cfg) for ifd in inner]
+        return {m: float(np.mean([x[m] for x in s])) for m in SEARCH_METRICS}
+    return {**run_study(score, space, cfg.search),
+            'inner_folds': [[f.fold.test_start, f.fold.test_end] for f in inner]}
+
+# %% ../../nbs/06ca_nested_search.ipynb #175b9f95
+def study_record(folds:dict, # fold number -> that fold's study (`run_study`)
+                ) -> dict:
+    "One searched method's studies as JSON values: trials, distinct configurations, each fold's choice."
+    configs = {params_key(t['params']) for s in folds.values() for t in s['trials']}
+    return {'metric': next(iter(folds.values()))['metric'], 'trials': sum(len(s['trials']) for s in folds.values()),
+            'configurations': len(configs),
+            'folds': [{'fold': int(k), 'params': s['params'], 'value': float(s['value']),
+                       'configurations': s['configurations'], 'trials': len(s['trials'])} for k, s in folds.items()]}
+
+# %% ../../nbs/06ca_nested_search.ipynb #049813ce
+def search_forecaster(name:str, # a key of the registry's `FORECASTER_SPACES`
+                      cfg, # a `ForecastConfig`: `search`, `method_settings`, purge, min_train, inner_folds
+                      F:pd.DataFrame, # the fold's features (rows up to its test end)
+                      y:pd.Series, # the fold's 0/1 target at horizon `h`, on every day
+                      rows:pd.DatetimeIndex, # the outer fold's training rows (targets known by its training end)
+                      h:int, # horizon of the target (trading days)
+                      fold:Fold, # the outer fold
+                     ) -> tuple:
+    "(the unfitted forecaster with the settings the study chose, the study) — searched on the fold's inner years."
+    from optuna.trial import FixedTrial
+    space, inner = FORECASTER_SPACES[name], inner_split(F.index, fold, cfg)
+    def score(settings):
+        ll = []
+        for f in inner:
+            tr = train_rows(F.index, f.train_end, h).intersection(rows)
+            va = rows[(rows >= pd.Timestamp(f.test_start)) & (rows <= pd.Timestamp(f.test_end))]
+            fc = make_forecaster(name, cfg.method_settings).set_params(**settings).fit(F.loc[tr], y.loc[tr])
+            ll.append(log_losses(fc.predict_proba(F.loc[va])['p_stress'], y.loc[va]).mean())
+        return {'log_loss': float(np.mean(ll))}
+    study = run_study(score, space, cfg.search)
+    return make_forecaster(name, cfg.method_settings).set_params(**space(FixedTrial(study['params']))), study
