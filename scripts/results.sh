@@ -24,6 +24,11 @@ mkdir -p nbs/walkforward_results/searched  # chapter 06's nested search of the H
   --json nbs/walkforward_results/searched/walkforward.json --signals nbs/walkforward_results/searched/signals.csv.gz \
   > nbs/walkforward_results/searched/.run.txt
 mv nbs/walkforward_results/searched/.run.txt nbs/walkforward_results/searched/run.txt
+mkdir -p nbs/walkforward_results/searched_transformer  # and of the one-day-ahead Transformer (about 20 minutes)
+.venv/bin/python -m deepregime.walkforward --methods transformer --horizon 1 --transformer-trials 4 --inner-folds 2 \
+  --json nbs/walkforward_results/searched_transformer/walkforward.json \
+  --signals nbs/walkforward_results/searched_transformer/signals.csv.gz > nbs/walkforward_results/searched_transformer/.run.txt
+mv nbs/walkforward_results/searched_transformer/.run.txt nbs/walkforward_results/searched_transformer/run.txt
 mkdir -p nbs/forecast_results nbs/allocation_results
 for t in forward_vol forward_drawdown; do  # chapter 07: both targets, four horizons, 20 folds, 13 methods (about 15 minutes)
   .venv/bin/python -m deepregime.forecasting --target $t --horizon 1 5 10 21 --features extended \

@@ -50,6 +50,9 @@ def walkforward_parser(p:argparse.ArgumentParser|None=None, # parser to fill (e.
                    help='what the search ranks trials by')
     p.add_argument('--inner-folds', type=int_arg(1, 50), default=d.inner_folds,
                    help='inner validation years of the search, at the end of each fold\'s training rows')
+    p.add_argument('--transformer-trials', type=int_arg(0, 1_000), default=d.transformer_trials,
+                   help="trials per fold for each Transformer's width, dropout, window and epochs (costly: each trial "
+                        'trains a network per inner year; 0 = the fixed settings)')
     p.add_argument('--jobs', type=int_arg(1, 1024), default=None,
                    help='worker processes (default: all cores; 1 = no subprocesses)')
     p.add_argument('--cache-dir', default=str(CACHE_DIR), help='folder of fitted fold models')
@@ -73,13 +76,16 @@ def config_from_args(a:argparse.Namespace # parsed command line
     cfg = WalkForwardConfig(start=a.start, end=a.end, asset=a.asset, vol_index=a.vol_index, first_test=a.first_test, refit_years=a.refit_years,
                             epochs=a.epochs, warm_epochs=a.warm_epochs, methods=tuple(methods),
                             warm_start=not a.no_warm_start, seed=a.seed, search_trials=a.search_trials,
-                            search_metric=a.search_metric, inner_folds=a.inner_folds)
+                            search_metric=a.search_metric, inner_folds=a.inner_folds,
+                            transformer_trials=a.transformer_trials)
     need = max(cfg.horizons, default=0) + cfg.window + LOOKBACK  # a longer horizon needs a longer purge
     cfg = replace(cfg, purge=max(cfg.purge, need))
     methods = [make_method(m, cfg) for m in cfg.methods]  # a name that is no method fails before the data are read
-    if cfg.search_trials and not any(m.searched for m in methods):
+    if cfg.search_trials and not any(m.searched for m in methods if not m.name.startswith('transformer')):
         raise ValueError('--search-trials: none of the methods run has a search space; the searched ones are hmm and '
-                         'jump_model')
+                         'jump_model (the Transformers: --transformer-trials)')
+    if cfg.transformer_trials and not cfg.horizons:
+        raise ValueError('--transformer-trials: no Transformer among the methods run')
     return cfg
 
 # %% ../../nbs/06h_main.ipynb #0ed5ee99

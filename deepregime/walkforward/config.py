@@ -70,6 +70,7 @@ class WalkForwardConfig(ConfigMixin):
     search_trials:int = 0 # trials of the nested search per fold and searched method (0: fixed settings)
     search_metric:str = 'log_loss' # what the search ranks trials by: `log_loss` or `sharpe`
     inner_folds:int = 3 # inner validation years of the search
+    transformer_trials:int = 0 # trials of the Transformers' search per fold (fresh weights every fold; 0: fixed)
     seed:int = 0 # seed of every random choice
 
     @classmethod

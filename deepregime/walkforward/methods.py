@@ -28,8 +28,9 @@ from .cache import read_entry, read_file_entry, write_entry, write_file_entry
 from .search import search_fold
 
 # %% auto #0
-__all__ = ['FoldMethod', 'METHODS', 'signal_frame', 'DetectorMethod', 'estimator_spec', 'regime_mapping', 'fold_labeller',
-           'train_fold_transformer', 'transformer_configs', 'transformer_method', 'make_method']
+__all__ = ['FoldMethod', 'METHODS', 'signal_frame', 'DetectorMethod', 'estimator_spec', 'study_path', 'regime_mapping',
+           'fold_labeller', 'train_fold_transformer', 'transformer_configs', 'transformer_space', 'transformer_method',
+           'make_method']
 
 # %% ../../nbs/06d_methods.ipynb #b033a761
 def signal_frame(index:pd.DatetimeIndex, # signal dates
@@ -56,11 +57,12 @@ class DetectorMethod:
                  regime:int|None=None, # the regime of a method without a detector (buy & hold: 0, calm)
                  chained:bool=False, # each fold starts from the previous fold's detector (warm start)
                  suffix:str='.json', # storage: '.json' (detector and allocator), '.pt' (a `RegimeModel` checkpoint)
-                 space:Callable|None=None, # the detector's search space: searched when `cfg.search_trials` > 0
+                 space:Callable|None=None, # the detector's search space (settings: keyword arguments of the detector)
+                 trials:int=0, # trials of its nested search per fold (0: the fixed settings)
                 ):
         self.name, self.cfg, self.allocator, self.detector, self.target = name, cfg, allocator, detector, target
         self.lookback, self.proba, self.regime, self.chained, self.suffix = lookback, proba, regime, chained, suffix
-        self._params, self.space = params, space
+        self._params, self.space, self.trials = params, space, trials
 
 FoldMethod = DetectorMethod  # the name of the walk-forward's method interface before the adapter
 
@@ -78,13 +80,13 @@ def params(self:DetectorMethod) -> dict:
         estimator_spec(self.detector) if isinstance(self.detector, RegimeDetector) else None)
     out = {'detector': det, 'target': self.target}
     if self.suffix == '.json': out['allocator'] = estimator_spec(self.allocator)
-    if self.searched: out['search'] = self.cfg.search.to_dict()
+    if self.searched: out['search'] = {**self.cfg.search.to_dict(), 'n_trials': self.trials}
     return out
 
 @patch(as_prop=True)
 def searched(self:DetectorMethod) -> bool:
-    "Whether `fit` searches the detector's settings first (a search space and `cfg.search_trials` > 0)."
-    return self.space is not None and self.cfg.search_trials > 0
+    "Whether `fit` searches the detector's settings first (a search space and `trials` > 0)."
+    return self.space is not None and self.trials > 0
 
 # %% ../../nbs/06d_methods.ipynb #ff7a17fd
 @patch
@@ -93,24 +95,24 @@ def fit(self:DetectorMethod, fd:FoldData, # the fold: training rows in `fd.train
        ) -> dict:
     "Fit detector and allocator on the fold's training rows only: the state `{'detector': …, 'allocator': …}`."
     if self.searched: return self._fit_searched(fd)
-    return self._fit_with(self.detector, fd, init)
+    return self._fit_with(fd, init)
 
 @patch
-def _fit_with(self:DetectorMethod, det, fd:FoldData, init:dict|None=None) -> dict:
-    "Fit the detector `det` (a template, a callable or None) and the allocator on `fd`'s training rows."
+def _fit_with(self:DetectorMethod, fd:FoldData, init:dict|None=None, settings:dict|None=None) -> dict:
+    "Fit the detector (a template, a callable or None) with `settings` and the allocator on `fd`'s training rows."
+    det, settings = self.detector, settings or {}
     if isinstance(det, RegimeDetector):
-        det = clone(det).fit(fd.train, fd.labeller.predict(fd.train) if self.target else None)
-    elif det is not None: det = det(fd, None if init is None else init['detector'])
+        det = clone(det).set_params(**settings).fit(fd.train, fd.labeller.predict(fd.train) if self.target else None)
+    elif det is not None: det = det(fd, None if init is None else init['detector'], **settings)
     return {'detector': det, 'allocator': clone(self.allocator).fit(fd.train)}
 
 @patch
 def _fit_searched(self:DetectorMethod, fd:FoldData) -> dict:
     "Search the detector's settings on `fd`'s inner folds, refit the best on all its training rows; the study in `search`."
     from optuna.trial import FixedTrial
-    with_settings = lambda settings: clone(self.detector).set_params(**settings)
-    fit_predict = lambda settings, ifd: self.predict(self._fit_with(with_settings(settings), ifd), ifd)
-    found = search_fold(fit_predict, self.space, fd, self.cfg)
-    return {**self._fit_with(with_settings(self.space(FixedTrial(found['params']))), fd), 'search': found}
+    fit_predict = lambda settings, ifd: self.predict(self._fit_with(ifd, settings=settings), ifd)
+    found = search_fold(fit_predict, self.space, fd, self.cfg, self.trials)
+    return {**self._fit_with(fd, settings=self.space(FixedTrial(found['params']))), 'search': found}
 
 # %% ../../nbs/06d_methods.ipynb #b9f4c2fa
 @patch
@@ -141,7 +143,14 @@ def save(self:DetectorMethod, state:dict, # what `fit` returned
     "Store a fitted state as a cache entry: detector and allocator as JSON, or the detector's checkpoint."
     if self.suffix == '.json':
         return write_entry(path, key, {k: v if k == 'search' or v is None else v.to_dict() for k, v in state.items()})
-    return write_file_entry(path, key, state['detector'].save)
+    out = write_file_entry(path, key, state['detector'].save)
+    if 'search' in state: write_entry(study_path(path), key, state['search'])  # a checkpoint's study beside it
+    return out
+
+def study_path(path:Path, # a checkpoint entry
+              ) -> Path:
+    "Where the study of a searched checkpoint entry is kept: `<path>.search.json`, under the same key."
+    return Path(f'{path}.search.json')
 
 @patch
 def load(self:DetectorMethod, path:Path, # entry file written by `save`
@@ -151,7 +160,9 @@ def load(self:DetectorMethod, path:Path, # entry file written by `save`
     "The state `save` stored under `key`, or None when the entry is missing, damaged or foreign (a miss)."
     if self.suffix == '.json': return read_entry(path, key, _state_from_json)
     det = read_file_entry(path, key, RegimeModel.load)
-    return None if det is None else {'detector': det, 'allocator': clone(self.allocator).fit(fd.train)}
+    study = read_entry(study_path(path), key) if self.searched and det is not None else None
+    if det is None or (self.searched and study is None): return None
+    return {'detector': det, 'allocator': clone(self.allocator).fit(fd.train), **({'search': study} if study else {})}
 
 # %% ../../nbs/06d_methods.ipynb #ab007264
 def regime_mapping(cfg:WalkForwardConfig, # settings (its `mapping`: regime -> SPY exposure)
@@ -172,9 +183,9 @@ METHODS = {  # name -> settings -> the arguments of its `DetectorMethod`
     'vix_threshold': lambda c: dict(allocator=regime_mapping(c), detector=make_detector('vix_threshold', c.method_settings),
                                     target=True, lookback=0),
     'hmm': lambda c: dict(allocator=regime_mapping(c), detector=make_detector('hmm', c.method_settings), proba=True,
-                          space=SEARCH_SPACES['hmm']),
+                          space=SEARCH_SPACES['hmm'], trials=c.search_trials),
     'jump_model': lambda c: dict(allocator=regime_mapping(c), detector=make_detector('jump_model', c.method_settings),
-                                 space=SEARCH_SPACES['jump_model']),
+                                 space=SEARCH_SPACES['jump_model'], trials=c.search_trials),
     'vol_target': lambda c: dict(allocator=VolTarget(c.vol_cap)),
 }
 
@@ -198,19 +209,30 @@ def transformer_configs(cfg:WalkForwardConfig, # settings
     mc = ModelConfig(**{'n_features': len(FEATURES), 'window': cfg.window, 'n_regimes': 2, **cfg.model})
     return tc, mc
 
+def transformer_space(trial, # an Optuna trial (or `optuna.trial.FixedTrial` of chosen params)
+                     ) -> dict:
+    "The Transformer's searched settings: width, dropout, window and epochs (around the published 64, 0.1, 60, 10)."
+    return {'d_model': trial.suggest_categorical('d_model', [32, 64]), 'dropout': trial.suggest_float('dropout', 0., 0.3),
+            'window': trial.suggest_categorical('window', [40, 60]), 'epochs': trial.suggest_int('epochs', 4, 10)}
+
 def transformer_method(cfg:WalkForwardConfig, # settings
                        horizon:int, # days ahead the network forecasts the regime
                       ) -> DetectorMethod:
     "The regime Transformer at `horizon`, trained on each fold's rows towards the fold labeller's regimes."
     tc, mc = transformer_configs(cfg, horizon)
     warm = min(cfg.warm_epochs, cfg.epochs)  # `epochs` caps every fold
-    def train_transformer(fd:FoldData, init:RegimeModel|None=None) -> RegimeModel:
+    searched = cfg.transformer_trials > 0  # a searched network starts from fresh weights: its size may change
+    chained = cfg.warm_start and not searched
+    def train_transformer(fd:FoldData, init:RegimeModel|None=None, **settings) -> RegimeModel:
         tcfg = tc if init is None else replace(tc, epochs=warm)
-        return train_fold_transformer(fd.mkt.loc[:fd.fold.train_end], fd.labeller, tcfg, mc, init)
-    params = {'train': tc.to_dict(), 'model': mc.to_dict(), 'warm_start': cfg.warm_start,
-              'warm_epochs': warm if cfg.warm_start else None}
+        tcfg = replace(tcfg, **{k: v for k, v in settings.items() if k in ('window', 'epochs')})
+        mcfg = replace(mc, **{k: v for k, v in settings.items() if k in ('d_model', 'dropout', 'window')})
+        return train_fold_transformer(fd.mkt.loc[:fd.fold.train_end], fd.labeller, tcfg, mcfg, init)
+    params = {'train': tc.to_dict(), 'model': mc.to_dict(), 'warm_start': chained,
+              'warm_epochs': warm if chained else None}
     return DetectorMethod(f'transformer_h{horizon}', cfg, regime_mapping(cfg), train_transformer, params=params,
-                          lookback=cfg.window - 1, proba=True, chained=cfg.warm_start, suffix='.pt')
+                          lookback=max(cfg.window, 60) - 1, proba=True, chained=chained, suffix='.pt',
+                          space=transformer_space if searched else None, trials=cfg.transformer_trials)
 
 # %% ../../nbs/06d_methods.ipynb #e5b395c9
 def make_method(name:str, # a key of `METHODS` or `transformer_h<h>`

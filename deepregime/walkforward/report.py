@@ -75,14 +75,14 @@ def search_summary(res:WalkForwardResult, # from `walk_forward` with `search_tri
         within = [np.var(list({params_key(t['params']): t['sharpe'] for t in s['trials']}.values())) for s in folds.values()]
         var = float(np.mean(within))
         d = deflated_sharpe(bts[m]['net'] - bts[m]['rf'], rec['configurations'], var)
-        out[m] = {**rec, 'trials_per_fold': cfg.search_trials, 'inner_folds': cfg.inner_folds,
+        out[m] = {**rec, 'trials_per_fold': rec['folds'][0]['trials'], 'inner_folds': cfg.inner_folds,
                   'var_trial_sharpe': json_number(var), **{k: json_number(d[k]) for k in ('sharpe', 'psr', 'sr0', 'dsr')}}
     return out
 
 def search_table(search:dict, # from `search_summary` (or the `search` object of a run's JSON)
                 ) -> pd.DataFrame:
     "One row per searched method: trials, distinct configurations, excess Sharpe, PSR, SR₀ and DSR."
-    cols = ['metric', 'trials', 'configurations', 'sharpe', 'psr', 'sr0', 'dsr']
+    cols = ['metric', 'trials_per_fold', 'trials', 'configurations', 'sharpe', 'psr', 'sr0', 'dsr']
     return pd.DataFrame({m: {c: s[c] for c in cols} for m, s in search.items()}).T.rename_axis('method')
 
 def choices_table(search:dict, # from `search_summary` (or the `search` object of a run's JSON)
@@ -178,9 +178,9 @@ def report(res:WalkForwardResult, # from `walk_forward` or `load_result`
             lines += ["\nclassification, target = the fold labeller's regime at t+h; "
                       'persistence = the latest regime known at t:', clf.round(3).to_string()]
         if search:
-            lines += [f'\nnested search: {cfg.search_trials} trials per fold ranked by {cfg.search_metric} on '
-                      f'{cfg.inner_folds} inner year(s) of each fold\'s training rows; PSR against 0, DSR against SR0 = '
-                      'the best Sharpe luck gives over the distinct configurations tried (Bailey & Lopez de Prado)',
+            lines += [f'\nnested search, ranked by {cfg.search_metric} on {cfg.inner_folds} inner year(s) of each '
+                      "fold's training rows; PSR against 0, DSR against SR0 = the best Sharpe luck gives over the "
+                      'distinct configurations tried (Bailey & Lopez de Prado)',
                       search_table(search).to_string(float_format=lambda v: f'{v:.3f}'),
                       '\nchosen per fold:', choices_table(search).to_string(float_format=lambda v: f'{v:.3f}')]
     return '\n'.join(lines)

@@ -97,13 +97,15 @@ def search_fold(fit_predict:Callable, # (settings, inner `FoldData`) -> the tria
                 space:Callable, # Optuna trial -> settings: a [registry](02i_registry.ipynb) search space
                 fd:FoldData, # the outer fold
                 cfg:WalkForwardConfig, # its `search` (trials, metric, inner folds, seed) and the scoring settings
+                n_trials:int|None=None, # trials of this study (default: `cfg.search_trials`)
                ) -> dict:
     "`run_study` on the inner folds of `fd`, each trial scored by `inner_scores`; the inner test years recorded."
-    inner = inner_folds(fd, cfg)
+    inner, sc = inner_folds(fd, cfg), cfg.search
+    if n_trials is not None: sc = SearchConfig(n_trials, sc.metric, sc.inner_folds, sc.seed)
     def score(settings):
         s = [inner_scores(fit_predict(settings, ifd), ifd, cfg) for ifd in inner]
         return {m: float(np.mean([x[m] for x in s])) for m in SEARCH_METRICS}
-    return {**run_study(score, space, cfg.search),
+    return {**run_study(score, space, sc),
             'inner_folds': [[f.fold.test_start, f.fold.test_end] for f in inner]}
 
 # %% ../../nbs/06ca_nested_search.ipynb #175b9f95
