@@ -227,6 +227,10 @@ def settings_text(run:dict, # from `load_run`
     cost = ('frictionless: no costs, no financing, cash earns nothing (the published setup)' if bh.attrs.get('frictionless')
             else f"costs {bh.attrs['cost_bps']:g} bp per unit of turnover, leverage financed at the T-bill rate + "
                  f"{bh.attrs['spread_bps']:g} bp a year, cash earning the 3-month T-bill rate")
+    if s.get('search'):  # a searched walk-forward: what was searched and how much (chapter 06's nested search)
+        kind += ('; settings searched inside each fold\'s training years: ' + ', '.join(
+            f"{m} ({r['trials_per_fold']} trials per fold ranked by {r['metric']} on {r['inner_folds']} inner years, "
+            f"{r['configurations']} configurations, deflated Sharpe ratio {r['dsr']:.2f})" for m, r in s['search'].items()))
     return (f"{kind}. Traded asset {market['asset']} (volatility index {market['vol_index']}); "
             f"{len(bh)} daily returns {day(bh.index[0])} … {day(bh.index[-1])}. A signal at the close of day t is "
             f"held from day t+{bh.attrs['lag']}; {cost}. Rebuilt from {Path(run['signals']).name} and the market "
