@@ -1016,5 +1016,7 @@ d = { 'settings': { 'branch': 'main',
                                                                                               'deepregime/walkforward/search.py'),
                                                'deepregime.walkforward.search.search_forecaster': ( 'nested_search.html#search_forecaster',
                                                                                                     'deepregime/walkforward/search.py'),
+                                               'deepregime.walkforward.search.settings_of': ( 'nested_search.html#settings_of',
+                                                                                              'deepregime/walkforward/search.py'),
                                                'deepregime.walkforward.search.study_record': ( 'nested_search.html#study_record',
                                                                                                'deepregime/walkforward/search.py')}}}

@@ -351,6 +351,8 @@ def run_forecasting(a:argparse.Namespace, # parsed command line
                          quantile=a.quantile, start=a.start, end=a.end, asset=a.asset, vol_index=a.vol_index,
                          seed=a.seed, transformer={} if a.epochs is None else {'epochs': a.epochs},
                          search_trials=a.search_trials, search_metric=a.search_metric, inner_folds=a.inner_folds).check()
+    if not cfg.search_trials and (cfg.search_metric, cfg.inner_folds) != (ForecastConfig.search_metric, ForecastConfig.inner_folds):
+        raise ValueError('--search-metric and --inner-folds set a search: add --search-trials')
     mkt = market_from_args(a)
     cfg = replace(cfg, start=a.start)  # a late asset starts on its first day
     cross = cfg.features == 'cross_asset'  # its own frame: the join starts where the extra tickers start

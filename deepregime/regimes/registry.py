@@ -18,8 +18,9 @@ from ..volatility import HAR_COLUMNS
 from ..features import FEATURES
 
 # %% auto #0
-__all__ = ['DETECTORS', 'FEATURE_SUBSETS', 'SEARCH_SPACES', 'FORECASTER_SPACES', 'FORECASTERS', 'VOL_BASELINES', 'MethodSettings',
-           'make_detector', 'hmm_space', 'jump_space', 'logistic_space', 'boosting_space', 'make_forecaster']
+__all__ = ['DETECTORS', 'FEATURE_SUBSETS', 'SEARCH_SPACES', 'FORECASTER_SPACES', 'FIXED_PARAMS', 'FORECASTERS', 'VOL_BASELINES',
+           'MethodSettings', 'make_detector', 'hmm_space', 'jump_space', 'logistic_space', 'boosting_space',
+           'make_forecaster']
 
 # %% ../../nbs/02i_registry.ipynb #3ce03c62
 @dataclass(frozen=True)
@@ -83,6 +84,13 @@ def boosting_space(trial, # an Optuna trial (or `optuna.trial.FixedTrial` of cho
                          'min_samples_leaf': trial.suggest_int('min_samples_leaf', 20, 400, log=True)}}
 
 FORECASTER_SPACES = {'logistic': logistic_space, 'boosting': boosting_space}  # forecaster name -> its search space
+
+FIXED_PARAMS = {  # name -> settings -> the fixed defaults as a space's params: every study tries them first
+    'hmm': lambda s: {'covariance_type': 'full', 'features': 'all'},
+    'jump_model': lambda s: {'jump_penalty': s.jump_penalty, 'features': 'all'},
+    'logistic': lambda s: {'C': 1.0},
+    'boosting': lambda s: {'learning_rate': 0.05, 'max_leaf_nodes': 15, 'min_samples_leaf': 100},
+}
 
 # %% ../../nbs/02i_registry.ipynb #d1233e36
 FORECASTERS = {  # name -> settings -> an unfitted forecaster of a 0/1 target (a RegimeDetector)

@@ -47,7 +47,7 @@ def walkforward_parser(p:argparse.ArgumentParser|None=None, # parser to fill (e.
                    help="Optuna trials per fold for the HMM's and the jump model's settings, scored on inner years of "
                         'the training rows (0 = the fixed settings)')
     p.add_argument('--search-metric', choices=list(SEARCH_METRICS), default=d.search_metric,
-                   help='what the search ranks trials by')
+                   help='what the searches (detectors and Transformers) rank trials by')
     p.add_argument('--inner-folds', type=int_arg(1, 50), default=d.inner_folds,
                    help='inner validation years of the search, at the end of each fold\'s training rows')
     p.add_argument('--transformer-trials', type=int_arg(0, 1_000), default=d.transformer_trials,
@@ -86,6 +86,9 @@ def config_from_args(a:argparse.Namespace # parsed command line
                          'jump_model (the Transformers: --transformer-trials)')
     if cfg.transformer_trials and not cfg.horizons:
         raise ValueError('--transformer-trials: no Transformer among the methods run')
+    d = WalkForwardConfig()
+    if not (cfg.search_trials or cfg.transformer_trials) and (a.search_metric, a.inner_folds) != (d.search_metric, d.inner_folds):
+        raise ValueError('--search-metric and --inner-folds set a search: add --search-trials or --transformer-trials')
     return cfg
 
 # %% ../../nbs/06h_main.ipynb #0ed5ee99

@@ -17,15 +17,15 @@ from sklearn.base import clone
 from ..features import FEATURES
 from ..regimes.base import RegimeDetector
 from ..regimes.rules import Persistence
-from ..regimes.registry import SEARCH_SPACES, make_detector
+from ..regimes.registry import FIXED_PARAMS, SEARCH_SPACES, make_detector
 from ..labels import Labeller
 from ..models.transformer_regime import ModelConfig
 from ..training.train_transformer import RegimeModel, TrainConfig, train_regime_model
 from ..backtest.strategies import Allocator, ConstantWeight, RegimeMapping, VolTarget
-from .config import WalkForwardConfig
+from .config import WalkForwardConfig, headline_cost
 from .folds import FoldData
 from .cache import read_entry, read_file_entry, write_entry, write_file_entry
-from .search import search_fold
+from .search import search_fold, settings_of
 
 # %% auto #0
 __all__ = ['FoldMethod', 'METHODS', 'signal_frame', 'DetectorMethod', 'estimator_spec', 'study_path', 'regime_mapping',
@@ -59,10 +59,12 @@ class DetectorMethod:
                  suffix:str='.json', # storage: '.json' (detector and allocator), '.pt' (a `RegimeModel` checkpoint)
                  space:Callable|None=None, # the detector's search space (settings: keyword arguments of the detector)
                  trials:int=0, # trials of its nested search per fold (0: the fixed settings)
+                 fixed:dict|None=None, # the fixed settings as params of `space`: the search's first trial
+                 horizon:int=0, # days ahead its signal forecasts the regime (what the search scores it against)
                 ):
         self.name, self.cfg, self.allocator, self.detector, self.target = name, cfg, allocator, detector, target
         self.lookback, self.proba, self.regime, self.chained, self.suffix = lookback, proba, regime, chained, suffix
-        self._params, self.space, self.trials = params, space, trials
+        self._params, self.space, self.trials, self.fixed, self.horizon = params, space, trials, fixed, horizon
 
 FoldMethod = DetectorMethod  # the name of the walk-forward's method interface before the adapter
 
@@ -80,7 +82,10 @@ def params(self:DetectorMethod) -> dict:
         estimator_spec(self.detector) if isinstance(self.detector, RegimeDetector) else None)
     out = {'detector': det, 'target': self.target}
     if self.suffix == '.json': out['allocator'] = estimator_spec(self.allocator)
-    if self.searched: out['search'] = {**self.cfg.search.to_dict(), 'n_trials': self.trials}
+    if self.searched:  # and what its scores read: the headline cost, the financing spread, the regime mapping
+        out['search'] = {**self.cfg.search.to_dict(), 'n_trials': self.trials, 'fixed': self.fixed,
+                         'cost_bps': headline_cost(self.cfg.costs), 'spread_bps': self.cfg.spread_bps,
+                         'mapping': {str(k): v for k, v in self.cfg.mapping.items()}}
     return out
 
 @patch(as_prop=True)
@@ -109,10 +114,9 @@ def _fit_with(self:DetectorMethod, fd:FoldData, init:dict|None=None, settings:di
 @patch
 def _fit_searched(self:DetectorMethod, fd:FoldData) -> dict:
     "Search the detector's settings on `fd`'s inner folds, refit the best on all its training rows; the study in `search`."
-    from optuna.trial import FixedTrial
     fit_predict = lambda settings, ifd: self.predict(self._fit_with(ifd, settings=settings), ifd)
-    found = search_fold(fit_predict, self.space, fd, self.cfg, self.trials)
-    return {**self._fit_with(fd, settings=self.space(FixedTrial(found['params']))), 'search': found}
+    found = search_fold(fit_predict, self.space, fd, self.cfg, self.trials, self.fixed, self.horizon)
+    return {**self._fit_with(fd, settings=settings_of(self.space, found['params'])), 'search': found}
 
 # %% ../../nbs/06d_methods.ipynb #b9f4c2fa
 @patch
@@ -183,9 +187,10 @@ METHODS = {  # name -> settings -> the arguments of its `DetectorMethod`
     'vix_threshold': lambda c: dict(allocator=regime_mapping(c), detector=make_detector('vix_threshold', c.method_settings),
                                     target=True, lookback=0),
     'hmm': lambda c: dict(allocator=regime_mapping(c), detector=make_detector('hmm', c.method_settings), proba=True,
-                          space=SEARCH_SPACES['hmm'], trials=c.search_trials),
+                          space=SEARCH_SPACES['hmm'], trials=c.search_trials, fixed=FIXED_PARAMS['hmm'](c.method_settings)),
     'jump_model': lambda c: dict(allocator=regime_mapping(c), detector=make_detector('jump_model', c.method_settings),
-                                 space=SEARCH_SPACES['jump_model'], trials=c.search_trials),
+                                 space=SEARCH_SPACES['jump_model'], trials=c.search_trials,
+                                 fixed=FIXED_PARAMS['jump_model'](c.method_settings)),
     'vol_target': lambda c: dict(allocator=VolTarget(c.vol_cap)),
 }
 
@@ -232,7 +237,9 @@ def transformer_method(cfg:WalkForwardConfig, # settings
               'warm_epochs': warm if chained else None}
     return DetectorMethod(f'transformer_h{horizon}', cfg, regime_mapping(cfg), train_transformer, params=params,
                           lookback=max(cfg.window, 60) - 1, proba=True, chained=chained, suffix='.pt',
-                          space=transformer_space if searched else None, trials=cfg.transformer_trials)
+                          space=transformer_space if searched else None, trials=cfg.transformer_trials,
+                          fixed={'d_model': mc.d_model, 'dropout': mc.dropout, 'window': tc.window, 'epochs': tc.epochs},
+                          horizon=horizon)
 
 # %% ../../nbs/06d_methods.ipynb #e5b395c9
 def make_method(name:str, # a key of `METHODS` or `transformer_h<h>`

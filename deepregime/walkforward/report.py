@@ -166,8 +166,10 @@ def report(res:WalkForwardResult, # from `walk_forward` or `load_result`
     fits = f'{len(res.info)} fold fits, {int(res.info["cached"].sum())} from the cache; ' if len(res.info) else ''
     lines = [f'walk-forward on {cfg.asset} and {cfg.vol_index}, {cfg.start} … {cfg.end}: {len(res.folds)} folds '
              f'({res.folds[0].test_start} … {res.folds[-1].test_end}), '
-             f'refit every {cfg.refit_years} year(s), purge {cfg.purge} days; Transformer at most {cfg.epochs} epochs'
-             + (f', {min(cfg.warm_epochs, cfg.epochs)} per warm-started fold' if cfg.warm_start else ' per fold'),
+             f'refit every {cfg.refit_years} year(s), purge {cfg.purge} days; '
+             + (f'Transformer settings searched in every fold ({cfg.transformer_trials} trials, fresh weights)'
+                if cfg.transformer_trials else f'Transformer at most {cfg.epochs} epochs'
+                + (f', {min(cfg.warm_epochs, cfg.epochs)} per warm-started fold' if cfg.warm_start else ' per fold')),
              f'{fits}wall time {res.wall_time:.1f} s' + (f' with {n_jobs} worker process(es)' if n_jobs else ''),
              f'\nout of sample {start} … {end} ({n} daily returns); signal at the close, held from the next day; '
              f'regime methods {cfg.mapping[0]:g} x {cfg.asset} when calm, {cfg.mapping[1]:g} x under stress; '

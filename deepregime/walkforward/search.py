@@ -6,6 +6,7 @@
 from __future__ import annotations
 import json
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Callable
 
 import numpy as np
@@ -17,13 +18,13 @@ from ..backtest.engine import backtest
 from ..backtest.metrics import sharpe_ratio
 from ..scores import log_losses
 from ..targets import train_rows
-from ..regimes.registry import FORECASTER_SPACES, make_forecaster
+from ..regimes.registry import FIXED_PARAMS, FORECASTER_SPACES, make_forecaster
 from .config import SEARCH_METRICS, SearchConfig, WalkForwardConfig, headline_cost
 from .folds import FoldData
 
 # %% auto #0
-__all__ = ['inner_split', 'inner_folds', 'inner_scores', 'params_key', 'quiet_optuna', 'run_study', 'search_fold', 'study_record',
-           'search_forecaster']
+__all__ = ['inner_split', 'inner_folds', 'inner_scores', 'params_key', 'quiet_optuna', 'settings_of', 'run_study', 'search_fold',
+           'study_record', 'search_forecaster']
 
 # %% ../../nbs/06ca_nested_search.ipynb #733deff1
 def inner_split(index:pd.DatetimeIndex, # trading days of the data
@@ -51,13 +52,15 @@ def inner_folds(fd:FoldData, # the outer fold: the search sees its training rows
 def inner_scores(pred:pd.DataFrame, # a trial's `signal_frame` on the inner fold's test days
                  ifd:FoldData, # the inner fold
                  cfg:WalkForwardConfig, # costs (the headline level is charged) and financing spread
+                 horizon:int=0, # the signal at t forecasts the regime at t + horizon (a Transformer's h)
                 ) -> dict:
-    "`log_loss` of P(stress) (else of the 0/1 regime) against the inner labeller, `sharpe` of the excess returns."
-    target = ifd.labeller.predict(ifd.feats.loc[pred.index])
+    "`log_loss` of P(stress) (else of the 0/1 regime) against the inner labeller's regime at t + `horizon`, `sharpe`."
+    target = ifd.labeller.predict(ifd.feats).shift(-horizon).loc[pred.index]
+    known = target.notna()  # the last `horizon` days: their regime lies after the inner year, not scored
     p = pred['p_stress'].fillna(pred['regime'])
     bt = backtest(pred['exposure'], ifd.mkt, cost_bps=headline_cost(cfg.costs), spread_bps=cfg.spread_bps)
     sr = sharpe_ratio(bt['net'] - bt['rf'])
-    return {'log_loss': float(log_losses(p, target).mean()), 'sharpe': 0. if np.isnan(sr) else sr}  # all cash: 0
+    return {'log_loss': float(log_losses(p[known], target[known]).mean()), 'sharpe': 0. if np.isnan(sr) else sr}
 
 # %% ../../nbs/06ca_nested_search.ipynb #7ab054c1
 def params_key(params:dict, # a trial's parameters
@@ -74,11 +77,19 @@ def quiet_optuna():
     try: yield
     finally: optuna.logging.set_verbosity(level)
 
+def settings_of(space:Callable, # a search space
+                params:dict, # a trial's params, e.g. a study's chosen `params`
+               ) -> dict:
+    "The model settings `space` gives for `params`."
+    from optuna.trial import FixedTrial
+    return space(FixedTrial(params))
+
 def run_study(score:Callable, # settings -> {metric: value}, the mean over the inner folds
               space:Callable, # Optuna trial -> settings: a [registry](02i_registry.ipynb) search space
               sc:SearchConfig, # trials, the metric ranked by (a key of `score`'s answer), seed
+              fixed:dict|None=None, # params of the fixed settings: the first trial (a tie keeps them)
              ) -> dict:
-    "A seeded TPE study of `space`: the chosen `params`, their `value`, every trial's params and scores."
+    "A seeded TPE study of `space` starting from `fixed`: the chosen `params`, their `value`, every trial's scores."
     import optuna
     scored = {}  # params as JSON -> scores: a proposal seen before is not fitted again
     def objective(trial):
@@ -89,6 +100,7 @@ def run_study(score:Callable, # settings -> {metric: value}, the mean over the i
     with quiet_optuna():
         study = optuna.create_study(direction=SEARCH_METRICS[sc.metric],
                                     sampler=optuna.samplers.TPESampler(seed=sc.seed))
+        if fixed is not None: study.enqueue_trial(fixed)
         study.optimize(objective, n_trials=sc.n_trials)
     return {'params': study.best_params, 'value': float(study.best_value), 'metric': sc.metric,
             'configurations': len(scored), 'trials': [{'params': t.params, **t.user_attrs} for t in study.trials]}
@@ -98,14 +110,16 @@ def search_fold(fit_predict:Callable, # (settings, inner `FoldData`) -> the tria
                 fd:FoldData, # the outer fold
                 cfg:WalkForwardConfig, # its `search` (trials, metric, inner folds, seed) and the scoring settings
                 n_trials:int|None=None, # trials of this study (default: `cfg.search_trials`)
+                fixed:dict|None=None, # params of the fixed settings, tried first
+                horizon:int=0, # days ahead the method's signal forecasts the regime
                ) -> dict:
-    "`run_study` on the inner folds of `fd`, each trial scored by `inner_scores`; the inner test years recorded."
-    inner, sc = inner_folds(fd, cfg), cfg.search
-    if n_trials is not None: sc = SearchConfig(n_trials, sc.metric, sc.inner_folds, sc.seed)
+    "`run_study` on the inner folds of `fd` (seed: run seed + fold number), trials scored by `inner_scores`."
+    inner = inner_folds(fd, cfg)
+    sc = replace(cfg.search, seed=cfg.seed + fd.fold.k, **({} if n_trials is None else {'n_trials': n_trials}))
     def score(settings):
-        s = [inner_scores(fit_predict(settings, ifd), ifd, cfg) for ifd in inner]
+        s = [inner_scores(fit_predict(settings, ifd), ifd, cfg, horizon) for ifd in inner]
         return {m: float(np.mean([x[m] for x in s])) for m in SEARCH_METRICS}
-    return {**run_study(score, space, sc),
+    return {**run_study(score, space, sc, fixed),
             'inner_folds': [[f.fold.test_start, f.fold.test_end] for f in inner]}
 
 # %% ../../nbs/06ca_nested_search.ipynb #175b9f95
@@ -128,7 +142,6 @@ def search_forecaster(name:str, # a key of the registry's `FORECASTER_SPACES`
                       fold:Fold, # the outer fold
                      ) -> tuple:
     "(the unfitted forecaster with the settings the study chose, the study) — searched on the fold's inner years."
-    from optuna.trial import FixedTrial
     space, inner = FORECASTER_SPACES[name], inner_split(F.index, fold, cfg)
     def score(settings):
         ll = []
@@ -138,5 +151,6 @@ def search_forecaster(name:str, # a key of the registry's `FORECASTER_SPACES`
             fc = make_forecaster(name, cfg.method_settings).set_params(**settings).fit(F.loc[tr], y.loc[tr])
             ll.append(log_losses(fc.predict_proba(F.loc[va])['p_stress'], y.loc[va]).mean())
         return {'log_loss': float(np.mean(ll))}
-    study = run_study(score, space, cfg.search)
-    return make_forecaster(name, cfg.method_settings).set_params(**space(FixedTrial(study['params']))), study
+    sc = replace(cfg.search, seed=cfg.seed + fold.k)  # each fold its own candidates, the fixed settings first
+    study = run_study(score, space, sc, FIXED_PARAMS[name](cfg.method_settings))
+    return make_forecaster(name, cfg.method_settings).set_params(**settings_of(space, study['params'])), study
