@@ -24,8 +24,8 @@ from .regimes.forecasters import StateForecaster
 from .training.forecaster import TransformerForecaster
 from .forecast_skill import NETWORKS, best_baselines, economic_table, forecast_skill, skill_table
 from .walkforward.runner import one_torch_thread, worker_pool
-from .walkforward.config import SEARCH_METRICS, SearchConfig
-from .walkforward.search import inner_split, search_forecaster, study_record
+from .walkforward.config import SearchConfig
+from .walkforward.search import add_search_options, inner_split, search_forecaster, study_record
 from .splits import ExpandingFolds, too_few_test_days
 
 log = logging.getLogger(__name__)
@@ -331,13 +331,7 @@ def forecasting_parser(p:argparse.ArgumentParser|None=None, # parser to fill (e.
                    help='threshold quantile, strictly between 0 and 1')
     p.add_argument('--epochs', type=int_arg(1, 1000), default=None, help='Transformer epochs (default 8)')
     p.add_argument('--seed', type=int_arg(0, 2**32 - 1), default=d.seed, help='seed of every random choice')
-    p.add_argument('--search-trials', type=int_arg(0, 10_000), default=d.search_trials,
-                   help='Optuna trials per fold and horizon for the settings of logistic and boosting, scored on inner '
-                        'years of the training rows (0 = the fixed settings)')
-    p.add_argument('--search-metric', choices=list(SEARCH_METRICS), default=d.search_metric,
-                   help='what the search ranks trials by (forecasts: log_loss)')
-    p.add_argument('--inner-folds', type=int_arg(1, 50), default=d.inner_folds,
-                   help="inner validation years of the search, at the end of each fold's training rows")
+    add_search_options(p, d, 'the settings of logistic and boosting (per horizon)', ' (a forecast: log_loss)')
     p.add_argument('--jobs', type=int_arg(1, 1024), default=None, help='worker processes over the folds (default: all cores)')
     p.add_argument('--json', default=None, help='write settings, wall time, forecast_skill and strategies here')
     p.add_argument('--forecasts', default=None, help='write the forecasts (CSV; .gz compresses) here')

@@ -11,7 +11,8 @@ from ..utils import (add_verbose, check_outputs, date_arg, echo, folder_outputs,
                              write_text)
 from ..data import add_data_options, market_from_args
 from ..features import LOOKBACK
-from .config import BASELINES, SEARCH_METRICS, TRANSFORMER_HORIZONS, WalkForwardConfig
+from .config import BASELINES, TRANSFORMER_HORIZONS, WalkForwardConfig
+from .search import add_search_options
 from .cache import CACHE_DIR, check_output_dir
 from .methods import make_method
 from .runner import walk_forward
@@ -43,13 +44,7 @@ def walkforward_parser(p:argparse.ArgumentParser|None=None, # parser to fill (e.
                    help=f'all, transformer (= every --horizon), {", ".join(BASELINES)}, transformer_h<h>')
     p.add_argument('--no-warm-start', action='store_true', help='train every fold from fresh weights')
     p.add_argument('--seed', type=int_arg(0, 2**32 - 1), default=d.seed, help='seed of every random choice')
-    p.add_argument('--search-trials', type=int_arg(0, 10_000), default=d.search_trials,
-                   help="Optuna trials per fold for the HMM's and the jump model's settings, scored on inner years of "
-                        'the training rows (0 = the fixed settings)')
-    p.add_argument('--search-metric', choices=list(SEARCH_METRICS), default=d.search_metric,
-                   help='what the searches (detectors and Transformers) rank trials by')
-    p.add_argument('--inner-folds', type=int_arg(1, 50), default=d.inner_folds,
-                   help='inner validation years of the search, at the end of each fold\'s training rows')
+    add_search_options(p, d, "the HMM's and the jump model's settings", ' (detectors and Transformers)')
     p.add_argument('--transformer-trials', type=int_arg(0, 1_000), default=d.transformer_trials,
                    help="trials per fold for each Transformer's width, dropout, window and epochs (costly: each trial "
                         'trains a network per inner year; 0 = the fixed settings)')

@@ -12,7 +12,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from ..utils import day
+from ..utils import day, int_arg
 from ..splits import ExpandingFolds, Fold
 from ..backtest.engine import backtest
 from ..backtest.metrics import sharpe_ratio
@@ -24,7 +24,7 @@ from .folds import FoldData
 
 # %% auto #0
 __all__ = ['inner_split', 'inner_folds', 'inner_scores', 'params_key', 'quiet_optuna', 'settings_of', 'run_study', 'search_fold',
-           'study_record', 'search_forecaster']
+           'study_record', 'search_forecaster', 'add_search_options']
 
 # %% ../../nbs/06ca_nested_search.ipynb #733deff1
 def inner_split(index:pd.DatetimeIndex, # trading days of the data
@@ -154,3 +154,19 @@ def search_forecaster(name:str, # a key of the registry's `FORECASTER_SPACES`
     sc = replace(cfg.search, seed=cfg.seed + fold.k)  # each fold its own candidates, the fixed settings first
     study = run_study(score, space, sc, FIXED_PARAMS[name](cfg.method_settings))
     return make_forecaster(name, cfg.method_settings).set_params(**settings_of(space, study['params'])), study
+
+# %% ../../nbs/06ca_nested_search.ipynb #89f3b981
+def add_search_options(p, # an `argparse.ArgumentParser` (a command's parser)
+                       d, # the command's default config (`search_trials`, `search_metric`, `inner_folds`)
+                       what:str, # what `--search-trials` searches, for its help
+                       metric_note:str='', # added to the help of `--search-metric`
+                      ):
+    "Add `--search-trials`, `--search-metric` and `--inner-folds` to `p`; returns `p`."
+    p.add_argument('--search-trials', type=int_arg(0, 10_000), default=d.search_trials,
+                   help=f'Optuna trials per fold for {what}, scored on inner years of the training rows '
+                        '(0 = the fixed settings)')
+    p.add_argument('--search-metric', choices=list(SEARCH_METRICS), default=d.search_metric,
+                   help='what the searches rank trials by' + metric_note)
+    p.add_argument('--inner-folds', type=int_arg(1, 50), default=d.inner_folds,
+                   help="inner validation years of the search, at the end of each fold's training rows")
+    return p
