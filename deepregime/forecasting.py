@@ -4,14 +4,14 @@
 
 # %% ../nbs/07_forecasting.ipynb #a88f6dfd
 from __future__ import annotations
-import argparse, json, logging, os, time
+import argparse, json, logging, time
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
 from .utils import ConfigMixin, add_verbose, check_outputs, day, echo, float_arg, int_arg
-from .utils import json_number, progress_enabled, run_command, write_atomic, write_text
+from .utils import json_number, run_command, write_atomic, write_text
 from .data import add_data_options, check_market, load_series, market_from_args
 from .features import FEATURES, make_features
 from .regimes.registry import (FORECASTERS, FORECASTER_SPACES, VOL_BASELINES, MethodSettings, make_detector,
@@ -23,7 +23,7 @@ from .regimes.forecasters import TabularForecaster
 from .regimes.forecasters import StateForecaster
 from .training.forecaster import TransformerForecaster
 from .forecast_skill import NETWORKS, best_baselines, economic_table, forecast_skill, skill_table
-from .walkforward.runner import one_torch_thread, worker_pool
+from .parallel import add_backend_options, check_backend, map_tasks, one_torch_thread
 from .walkforward.config import SearchConfig
 from .walkforward.search import add_search_options, inner_split, search_forecaster, study_record
 from .splits import ExpandingFolds, too_few_test_days
@@ -264,8 +264,8 @@ def prepare_folds(mkt:pd.DataFrame, # market frame (targets)
         ready.append((f, labs))
     return ready
 
-def _fold_task(args:tuple) -> pd.DataFrame|None:
-    "`fold_forecasts(*args)` with one torch thread: the same numbers in a worker process and in this one."
+def _fold_task(*args) -> pd.DataFrame|None:
+    "`fold_forecasts(*args)` with one torch thread: the same numbers in a worker process, on Ray and in this one."
     with one_torch_thread(): return fold_forecasts(*args)
 
 @dataclass
@@ -282,11 +282,13 @@ def forecast_walk_forward(mkt:pd.DataFrame, # frame from `load_market` covering 
                           folds:list|None=None, # the folds to run (default: all of `cfg.folds`)
                           progress:bool|None=None, # progress bar (default: interactive terminals only)
                           calendar:pd.DatetimeIndex|None=None, # trading days past `cfg.end`, for the hint of a short run
-                          n_jobs:int|None=None, # worker processes over the folds (default: all cores); 1 = in this process
+                          n_jobs:int|None=None, # parallel workers over the folds (default: all cores); 1 = in this process
+                          backend:str='local', # where the folds run: 'local' process pool or 'ray'
+                          ray_address:str|None=None, # Ray cluster to join ('auto', 'ray://host:10001'); None = local
                          ) -> ForecastResult:
     "Fit and forecast every method on every fold; the test-day forecasts concatenated."
-    from tqdm.auto import tqdm
     cfg = (cfg or ForecastConfig()).check()
+    check_backend(backend, ray_address)
     for frame in (mkt, feature_mkt):
         if frame is not None: check_market(frame, cfg.asset, cfg.vol_index)
     t0, mkt = time.perf_counter(), mkt.loc[cfg.start:cfg.end]
@@ -300,14 +302,7 @@ def forecast_walk_forward(mkt:pd.DataFrame, # frame from `load_market` covering 
     if cfg.search_trials and set(cfg.methods) & set(FORECASTER_SPACES):
         for f, _ in ready: inner_split(feats.index, f, cfg)  # too few training years for the inner folds
     tasks = [(mkt, feats, f, cfg, values, seed_feats, labs, vol) for f, labs in ready][::-1]  # the longest first
-    n_jobs, parts = min(n_jobs or len(os.sched_getaffinity(0)), len(tasks)), []
-    with tqdm(total=len(tasks), desc='forecast folds', disable=not progress_enabled(progress)) as bar:
-        if n_jobs == 1:
-            for t in tasks: parts.append(_fold_task(t)); bar.update()
-        else:
-            with worker_pool(n_jobs) as ex:
-                for fut in [ex.submit(_fold_task, t) for t in tasks]: parts.append(fut.result()); bar.update()
-    parts = parts[::-1]  # fold order
+    parts = map_tasks(_fold_task, tasks, n_jobs, backend, ray_address, desc='forecast folds', progress=progress)[::-1]
     wall = time.perf_counter() - t0
     log.info('forecasting walk-forward: %d folds in %.1f s', len(parts), wall)
     searches = {}
@@ -332,7 +327,7 @@ def forecasting_parser(p:argparse.ArgumentParser|None=None, # parser to fill (e.
     p.add_argument('--epochs', type=int_arg(1, 1000), default=None, help='Transformer epochs (default 8)')
     p.add_argument('--seed', type=int_arg(0, 2**32 - 1), default=d.seed, help='seed of every random choice')
     add_search_options(p, d, 'the settings of logistic and boosting (per horizon)', ' (a forecast: log_loss)')
-    p.add_argument('--jobs', type=int_arg(1, 1024), default=None, help='worker processes over the folds (default: all cores)')
+    add_backend_options(p, 'folds')
     p.add_argument('--json', default=None, help='write settings, wall time, forecast_skill and strategies here')
     p.add_argument('--forecasts', default=None, help='write the forecasts (CSV; .gz compresses) here')
     return add_verbose(p)
@@ -341,6 +336,7 @@ def run_forecasting(a:argparse.Namespace, # parsed command line
                    ) -> dict:
     "Check the outputs, run, print the skill table; write JSON and forecasts if asked."
     out_json, out_fc = check_outputs((a.json, '--json'), (a.forecasts, '--forecasts'))
+    check_backend(a.backend, a.ray_address)
     cfg = ForecastConfig(target=a.target, horizons=tuple(a.horizon), features=a.features, methods=tuple(a.methods),
                          quantile=a.quantile, start=a.start, end=a.end, asset=a.asset, vol_index=a.vol_index,
                          seed=a.seed, transformer={} if a.epochs is None else {'epochs': a.epochs},
@@ -351,7 +347,8 @@ def run_forecasting(a:argparse.Namespace, # parsed command line
     cfg = replace(cfg, start=a.start)  # a late asset starts on its first day
     cross = cfg.features == 'cross_asset'  # its own frame: the join starts where the extra tickers start
     fmkt = load_cross_market(cfg.end, a.data_dir, cfg.asset, cfg.vol_index) if cross else None
-    res = forecast_walk_forward(mkt, cfg, fmkt, calendar=load_series(cfg.asset, data_dir=a.data_dir).index, n_jobs=a.jobs)
+    res = forecast_walk_forward(mkt, cfg, fmkt, calendar=load_series(cfg.asset, data_dir=a.data_dir).index, n_jobs=a.jobs,
+                                backend=a.backend, ray_address=a.ray_address)
     skill = forecast_skill(res.forecasts)
     eco = pd.concat([economic_table(res.forecasts, mkt, h).assign(h=h) for h in cfg.horizons], ignore_index=True)
     echo(skill_table(skill).round(4).to_string())

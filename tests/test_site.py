@@ -25,6 +25,7 @@ PLOT_PAGES = [
     ('00a_utils.ipynb', 0),
     ('00b_checks.ipynb', 0),
     ('00c_splits.ipynb', 0),
+    ('00d_parallel.ipynb', 0),
     ('01_features.ipynb', 1),
     ('01a_detectors.ipynb', 0),
     ('01b_feature_sets.ipynb', 0),

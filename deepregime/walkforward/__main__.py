@@ -12,6 +12,7 @@ from ..utils import (add_verbose, check_outputs, date_arg, echo, folder_outputs,
 from ..data import add_data_options, market_from_args
 from ..features import LOOKBACK
 from .config import BASELINES, TRANSFORMER_HORIZONS, WalkForwardConfig
+from ..parallel import add_backend_options, check_backend
 from .search import add_search_options
 from .cache import CACHE_DIR, check_output_dir
 from .methods import make_method
@@ -48,8 +49,7 @@ def walkforward_parser(p:argparse.ArgumentParser|None=None, # parser to fill (e.
     p.add_argument('--transformer-trials', type=int_arg(0, 1_000), default=d.transformer_trials,
                    help="trials per fold for each Transformer's width, dropout, window and epochs (costly: each trial "
                         'trains a network per inner year; 0 = the fixed settings)')
-    p.add_argument('--jobs', type=int_arg(1, 1024), default=None,
-                   help='worker processes (default: all cores; 1 = no subprocesses)')
+    add_backend_options(p, 'fold tasks')
     p.add_argument('--cache-dir', default=str(CACHE_DIR), help='folder of fitted fold models')
     p.add_argument('--no-cache', action='store_true', help='fit everything again and store nothing')
     p.add_argument('--json', default=None, help='write the per-method metrics (the backtest JSON shape) here')
@@ -94,13 +94,15 @@ def run_walkforward(a:argparse.Namespace # parsed command line
     out_json, out_signals, *_ = check_outputs((a.json, '--json'), (a.signals, '--signals'), *plots)
     cache_dir = None if a.no_cache else check_output_dir(a.cache_dir, '--cache-dir')
     cfg = config_from_args(a)
+    check_backend(a.backend, a.ray_address)
     mkt = market_from_args(a)
     cfg = replace(cfg, start=a.start)  # a late asset starts on its first day
-    res = walk_forward(mkt, cfg, cache_dir=cache_dir, n_jobs=a.jobs)
+    res = walk_forward(mkt, cfg, cache_dir=cache_dir, n_jobs=a.jobs, backend=a.backend, ray_address=a.ray_address)
     tab = comparison_table(res, mkt)
     clf = classification_table(res, mkt) if cfg.horizons else None
     search = search_summary(res, mkt)
-    echo(report(res, tab, clf, n_jobs=min(a.jobs or len(os.sched_getaffinity(0)), len(res.info)), search=search))
+    echo(report(res, tab, clf, n_jobs=min(a.jobs or len(os.sched_getaffinity(0)), len(res.info)), search=search,
+                backend=a.backend))
     summary = results_json(res, tab, clf, search)
     if out_json: echo('json:', write_text(out_json, json.dumps(summary, indent=1)))
     if out_signals: echo('signals:', write_signals(res, out_signals))

@@ -160,6 +160,7 @@ def report(res:WalkForwardResult, # from `walk_forward` or `load_result`
            clf:pd.DataFrame|None=None, # from `classification_table`
            n_jobs:int|None=None, # worker processes used (for the text)
            search:dict|None=None, # from `search_summary`, when methods were searched
+           backend:str='local', # where the tasks ran (for the text)
           ) -> str:
     "The run, the comparison table and the classification table as printed by the command line."
     cfg, (start, end, n) = res.config, tab.attrs['period']
@@ -170,7 +171,8 @@ def report(res:WalkForwardResult, # from `walk_forward` or `load_result`
              + (f'Transformer settings searched in every fold ({cfg.transformer_trials} trials, fresh weights)'
                 if cfg.transformer_trials else f'Transformer at most {cfg.epochs} epochs'
                 + (f', {min(cfg.warm_epochs, cfg.epochs)} per warm-started fold' if cfg.warm_start else ' per fold')),
-             f'{fits}wall time {res.wall_time:.1f} s' + (f' with {n_jobs} worker process(es)' if n_jobs else ''),
+             f'{fits}wall time {res.wall_time:.1f} s' + (f' with {n_jobs} worker process(es)' if n_jobs else '')
+             + (' on Ray' if backend == 'ray' else ''),
              f'\nout of sample {start} … {end} ({n} daily returns); signal at the close, held from the next day; '
              f'regime methods {cfg.mapping[0]:g} x {cfg.asset} when calm, {cfg.mapping[1]:g} x under stress; '
              'Sharpe of excess returns, p = HAC test of its difference to buy & hold']
