@@ -11,7 +11,7 @@ if ! .venv/bin/python -c "import torch" 2>/dev/null; then
 fi
 stamp=.venv/.deepregime-installed
 if [ ! -f "$stamp" ] || [ setup.py -nt "$stamp" ] || [ settings.ini -nt "$stamp" ]; then
-  .venv/bin/pip install -q -e '.[dev]'
+  .venv/bin/pip install -q -e '.[dev,ray]'  # the tests run the optional Ray backend too
   touch "$stamp"
 fi
 # headless Chromium for the docs-site browser test (Debian package; root on these machines)
