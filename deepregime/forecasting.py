@@ -23,7 +23,7 @@ from .regimes.forecasters import TabularForecaster
 from .regimes.forecasters import StateForecaster
 from .training.forecaster import TransformerForecaster
 from .forecast_skill import NETWORKS, best_baselines, economic_table, forecast_skill, skill_table
-from .parallel import add_backend_options, check_backend, map_tasks, one_torch_thread
+from .parallel import add_backend_options, check_backend, map_tasks, single_threaded
 from .walkforward.config import SearchConfig
 from .walkforward.search import add_search_options, inner_split, search_forecaster, study_record
 from .splits import ExpandingFolds, too_few_test_days
@@ -265,8 +265,8 @@ def prepare_folds(mkt:pd.DataFrame, # market frame (targets)
     return ready
 
 def _fold_task(*args) -> pd.DataFrame|None:
-    "`fold_forecasts(*args)` with one torch thread: the same numbers in a worker process, on Ray and in this one."
-    with one_torch_thread(): return fold_forecasts(*args)
+    "`fold_forecasts(*args)` on one thread: the same numbers in a worker process, on Ray and in this one."
+    with single_threaded(): return fold_forecasts(*args)
 
 @dataclass
 class ForecastResult:

@@ -15,8 +15,8 @@ from .utils import int_arg, progress_enabled
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'BACKENDS', 'RAY_EXTRA', 'MAX_RETRIES', 'stop_if_orphaned', 'on_sigterm_exit', 'worker_pool',
-           'one_torch_thread', 'BackendError', 'require_ray', 'check_backend', 'map_tasks', 'add_backend_options']
+__all__ = ['log', 'BACKENDS', 'RAY_EXTRA', 'MAX_RETRIES', 'stop_if_orphaned', 'on_sigterm_exit', 'worker_pool', 'single_threaded',
+           'BackendError', 'require_ray', 'check_backend', 'map_tasks', 'add_backend_options']
 
 # %% ../nbs/00d_parallel.ipynb #435cd0c7
 _parent_pid = None  # in a worker process: the pid of the process that started it (set by `_die_with_parent`)
@@ -68,12 +68,14 @@ def worker_pool(n_jobs:int, # worker processes
 
 # %% ../nbs/00d_parallel.ipynb #46815b0d
 @contextmanager
-def one_torch_thread():
-    "Torch on one thread inside the block: the same numbers in a worker process, on Ray and in this process."
+def single_threaded():
+    "Torch and the math libraries (BLAS, OpenMP) on one thread inside the block: the same numbers everywhere."
     import torch
+    from threadpoolctl import threadpool_limits
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    try: yield
+    try:
+        with threadpool_limits(1): yield
     finally: torch.set_num_threads(threads)
 
 # %% ../nbs/00d_parallel.ipynb #5b673189
@@ -125,37 +127,41 @@ def _run_pool(fn, tasks, n_jobs, retries, bar) -> list:
 
 # %% ../nbs/00d_parallel.ipynb #6031f09a
 def _run_ray(fn, tasks, n_jobs, ray_address, retries, bar) -> list:
-    "`map_tasks` on Ray: a local instance for this call unless `ray_address` (or an earlier `ray.init`) names one."
+    "`map_tasks` on Ray: a new local instance for this call unless `ray_address` (or an earlier `ray.init`) names one."
     ray = require_ray()
-    started = not ray.is_initialized()
-    if started:
-        try: ray.init(address=ray_address, num_cpus=n_jobs if ray_address is None else None, include_dashboard=False,
-                      log_to_driver=False, logging_level=logging.ERROR)
-        except (ConnectionError, RuntimeError, ValueError) as e:
-            raise BackendError(f'cannot start or reach Ray at {ray_address or "a new local instance"}: {e}') from e
-    remote = ray.remote(num_cpus=1, max_retries=retries)(fn)  # max_retries: reruns after a worker died, not errors
-    results, pending = {}, []
-    try:
-        with on_sigterm_exit():
-            refs = {remote.remote(*t): i for i, t in enumerate(tasks)}
-            pending = list(refs)
-            while pending:
+    connect, results, pending = not ray.is_initialized(), {}, []
+    with on_sigterm_exit():  # entered first: restores the caller's handler over the one `ray.init` installs
+        if connect:
+            try: ray.init(address=ray_address or 'local', num_cpus=None if ray_address else n_jobs or None,
+                          include_dashboard=False, logging_level=logging.ERROR)
+            except (ConnectionError, RuntimeError, ValueError) as e:
+                raise BackendError(f'cannot start or reach Ray at {ray_address or "a new local instance"}: {e}') from e
+            signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))  # `ray.init` put its own
+        try:
+            remote = ray.remote(num_cpus=1, max_retries=retries)(fn)  # max_retries: reruns after a worker died
+            todo = list(enumerate(tasks))[::-1]
+            refs = {}
+            while todo or pending:
+                while todo and (not n_jobs or len(pending) < n_jobs):  # at most `n_jobs` tasks in flight when given
+                    k, t = todo.pop()
+                    ref = remote.remote(*t); refs[ref] = k; pending.append(ref)
                 done, pending = ray.wait(pending, num_returns=1)
                 for r in done:
                     try: results[refs[r]] = ray.get(r)
-                    except ray.exceptions.RayTaskError as e: raise (e.cause or e) from None  # the task's own error
-                    except ray.exceptions.WorkerCrashedError as e:
-                        raise BackendError(f'a Ray worker died {retries + 1} times running one task: {e}') from None
+                    except ray.exceptions.RayTaskError as e: raise e.cause from e  # the task's own error
+                    except ray.exceptions.RayError as e:  # a worker or node lost beyond the retries, out of memory, ...
+                        raise BackendError(f'Ray could not finish a task: {str(e).splitlines()[0]}') from e
                     bar.update()
-        return [results[i] for i in range(len(tasks))]
-    finally:
-        for r in pending: ray.cancel(r, force=True)
-        if started: ray.shutdown()
+            return [results[i] for i in range(len(tasks))]
+        finally:
+            for r in pending: ray.cancel(r, force=True)
+            if connect: ray.shutdown()  # stops a local instance; from a cluster it only disconnects
 
 # %% ../nbs/00d_parallel.ipynb #dd380e2f
 def map_tasks(fn:Callable, # a module-level function (workers import it by name)
               tasks:list, # argument tuples: `fn(*task)` for each
-              n_jobs:int|None=None, # parallel workers (default: this machine's cores); 1 on `local` = in this process
+              n_jobs:int|None=None, # parallel workers (default: this machine's cores, or every CPU of a Ray cluster);
+                                    # 1 on `local` = in this process
               backend:str='local', # 'local' (process pool) or 'ray'
               ray_address:str|None=None, # Ray cluster to join ('auto', 'ray://host:10001'); None = a local instance
               retries:int=MAX_RETRIES, # reruns of unfinished tasks after a worker died
@@ -166,10 +172,12 @@ def map_tasks(fn:Callable, # a module-level function (workers import it by name)
     from tqdm.auto import tqdm
     check_backend(backend, ray_address)
     tasks = [tuple(t) for t in tasks]
-    n_jobs = n_jobs or len(os.sched_getaffinity(0))
     with tqdm(total=len(tasks), desc=desc, disable=not progress_enabled(progress)) as bar:
         if not tasks: return []
-        if backend == 'ray': return _run_ray(fn, tasks, n_jobs, ray_address, retries, bar)
+        if backend == 'ray':  # a new local instance gets this machine's cores; a cluster all of its CPUs
+            return _run_ray(fn, tasks, n_jobs or (None if ray_address else len(os.sched_getaffinity(0))),
+                            ray_address, retries, bar)
+        n_jobs = n_jobs or len(os.sched_getaffinity(0))
         if min(n_jobs, len(tasks)) == 1:
             out = []
             for t in tasks: out.append(fn(*t)); bar.update()
@@ -182,8 +190,8 @@ def add_backend_options(p:argparse.ArgumentParser, # a command's parser
                        ) -> argparse.ArgumentParser:
     "`--jobs`, `--backend`, `--ray-address`: where and on how many workers the command runs its `what`."
     p.add_argument('--jobs', type=int_arg(1, 1024), default=None,
-                   help=f'parallel workers over the {what} (default: all cores; with --backend ray and '
-                        '--ray-address: no limit beyond the cluster\'s CPUs); 1 = in this process')
+                   help=f'parallel workers over the {what} (default: all cores; with --ray-address: every CPU of '
+                        'the cluster); 1 with the local backend = in this process')
     p.add_argument('--backend', choices=BACKENDS, default='local',
                    help=f'where the {what} run: a local process pool, or Ray ({RAY_EXTRA})')
     p.add_argument('--ray-address', default=None,

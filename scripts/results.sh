@@ -29,6 +29,10 @@ mkdir -p nbs/walkforward_results/searched_transformer  # and of the one-day-ahea
   --json nbs/walkforward_results/searched_transformer/walkforward.json \
   --signals nbs/walkforward_results/searched_transformer/signals.csv.gz > nbs/walkforward_results/searched_transformer/.run.txt
 mv nbs/walkforward_results/searched_transformer/.run.txt nbs/walkforward_results/searched_transformer/run.txt
+mkdir -p nbs/walkforward_results/scale  # chapter 06's scale-out table: serial, process pool, Ray (about 16 minutes)
+.venv/bin/python bench/walkforward_scale.py --json nbs/walkforward_results/scale/benchmark.json \
+  > nbs/walkforward_results/scale/.run.txt
+mv nbs/walkforward_results/scale/.run.txt nbs/walkforward_results/scale/run.txt
 mkdir -p nbs/forecast_results nbs/allocation_results
 for t in forward_vol forward_drawdown; do  # chapter 07: both targets, four horizons, 20 folds, 13 methods (about 15 minutes)
   .venv/bin/python -m deepregime.forecasting --target $t --horizon 1 5 10 21 --features extended \

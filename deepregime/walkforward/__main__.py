@@ -101,8 +101,8 @@ def run_walkforward(a:argparse.Namespace # parsed command line
     tab = comparison_table(res, mkt)
     clf = classification_table(res, mkt) if cfg.horizons else None
     search = search_summary(res, mkt)
-    echo(report(res, tab, clf, n_jobs=min(a.jobs or len(os.sched_getaffinity(0)), len(res.info)), search=search,
-                backend=a.backend))
+    workers = a.jobs if a.ray_address else min(a.jobs or len(os.sched_getaffinity(0)), len(res.info))  # a cluster: its CPUs
+    echo(report(res, tab, clf, n_jobs=workers, search=search, backend=a.backend))
     summary = results_json(res, tab, clf, search)
     if out_json: echo('json:', write_text(out_json, json.dumps(summary, indent=1)))
     if out_signals: echo('signals:', write_signals(res, out_signals))

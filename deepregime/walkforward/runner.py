@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..parallel import check_backend, map_tasks, one_torch_thread, stop_if_orphaned
+from ..parallel import check_backend, map_tasks, single_threaded, stop_if_orphaned
 from ..data import check_market
 from .config import WalkForwardConfig
 from .folds import FoldData, make_folds
@@ -54,9 +54,9 @@ def run_method(name:str, # method name
 
 # %% ../../nbs/06e_runner.ipynb #b0e736d1
 def _task(names, cfg_dict, mkt, folds, cache_dir):
-    "Run methods `names` on `folds` with one torch thread (the body of a worker process)."
+    "Run methods `names` on `folds` on one thread (the body of a worker process)."
     cfg, fold_data = WalkForwardConfig.from_dict(cfg_dict), {}  # the task's methods share each fold's features, labeller
-    with one_torch_thread(): return [r for n in names for r in run_method(n, cfg, mkt, folds, cache_dir, fold_data)]
+    with single_threaded(): return [r for n in names for r in run_method(n, cfg, mkt, folds, cache_dir, fold_data)]
 
 # %% ../../nbs/06e_runner.ipynb #2cc40a12
 @dataclass
