@@ -137,6 +137,29 @@ def test_walkforward_on_ray_gives_the_local_pools_signals_and_leaves_no_ray_proc
     assert gone_within(ray_procs, 120) == [], 'processes of the local Ray instance outlived the run'
 
 @needs_ray
+def test_walkforward_joins_a_running_ray_cluster_and_leaves_it_running(tmp_path):
+    "`--ray-address auto` joins the cluster `ray start --head` started on this machine; the run only disconnects."
+    ray_cli = [str(Path(sys.executable).parent/'ray')]
+    start = subprocess.run([*ray_cli, 'start', '--head', '--num-cpus', '2', '--port', '0', '--include-dashboard=false',
+                            '--disable-usage-stats'], env=env(), capture_output=True, text=True, timeout=120)
+    try:
+        assert start.returncode == 0, start.stderr
+        args = ['--start', '1996-01-01', '--end', '2001-12-31', '--first-test', '2000-01-01', '--methods', 'buy_hold',
+                'hmm', 'jump_model', '--no-cache']
+        local = walkforward(*args, '--signals', str(tmp_path/'local.csv'))
+        assert local.returncode == 0, local.stderr
+        on_cluster = walkforward(*args, '--backend', 'ray', '--ray-address', 'auto', '--signals', str(tmp_path/'ray.csv'))
+        assert on_cluster.returncode == 0, on_cluster.stderr
+        assert 'on Ray' in on_cluster.stdout and 'worker process' not in on_cluster.stdout  # the cluster's CPUs
+        a, b = (pd.read_csv(tmp_path/f'{n}.csv') for n in ('local', 'ray'))
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+        still_up = "import ray; ray.init('auto', logging_level='ERROR'); print(ray.cluster_resources()['CPU'])"
+        status = subprocess.run([sys.executable, '-c', still_up], env=env(), capture_output=True, text=True, timeout=120)
+        assert status.stdout.strip() == '2.0', status.stderr  # the cluster still runs: the command only disconnected
+    finally:
+        subprocess.run([*ray_cli, 'stop', '--force'], env=env(), capture_output=True, timeout=120)
+
+@needs_ray
 def test_forecast_on_ray_gives_the_local_pools_forecasts(tmp_path):
     args = ['--end', '2007-12-31', '--horizon', '5', '--methods', 'persistence', 'logistic', 'garch_logistic',
             'transformer', '--epochs', '1', '--jobs', '2']
