@@ -10,18 +10,16 @@ run starts and stops itself (its start-up is part of its wall time; the line aft
 start and stop alone). A model fit is one detector fitted on one set of training rows: every distinct configuration a
 study tried, once per inner year, plus the refit of the chosen settings on the fold's training rows. The signals of
 the three runs must be identical (checked; the script fails otherwise). Figures depend on the machine and its load:
-compare the ratios of one run, not figures across machines. Math libraries run on one thread in every worker and
-in the serial run (OMP_NUM_THREADS=1 and its kin, as Ray sets for its workers), so the serial run is one core.
+compare the ratios of one run, not figures across machines. Every task runs torch and the math libraries on one
+thread (`single_threaded`), in the serial run too, so the serial run is one core.
 """
 import argparse, json, logging, os, sys, time
 
-for _v in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS'): os.environ.setdefault(_v, '1')
+import pandas as pd
 
-import pandas as pd  # noqa: E402
-
-from deepregime.data import load_market  # noqa: E402
-from deepregime.parallel import map_tasks  # noqa: E402
-from deepregime.walkforward import WalkForwardConfig, walk_forward  # noqa: E402
+from deepregime.data import load_market
+from deepregime.parallel import map_tasks
+from deepregime.walkforward import WalkForwardConfig, walk_forward
 
 
 def parse_args(argv=None):

@@ -43,12 +43,15 @@ def _stop_workers(ex:ProcessPoolExecutor):
     for p in procs: p.terminate()
     for p in procs: p.join(5)
 
+def _exit_on_signal(signum, frame):
+    "A signal handler: raise `SystemExit` with the shell's status for the signal, so `finally` blocks run."
+    raise SystemExit(128 + signum)
+
 @contextmanager
 def on_sigterm_exit():
     "Inside the block a SIGTERM raises `SystemExit` (so `finally` blocks run) when this is the main thread."
-    def stop(signum, frame): raise SystemExit(128 + signum)
     main = threading.current_thread() is threading.main_thread()
-    old = signal.signal(signal.SIGTERM, stop) if main else None
+    old = signal.signal(signal.SIGTERM, _exit_on_signal) if main else None
     try: yield
     finally:
         if old is not None: signal.signal(signal.SIGTERM, old)
@@ -136,7 +139,8 @@ def _run_ray(fn, tasks, n_jobs, ray_address, retries, bar) -> list:
                           include_dashboard=False, logging_level=logging.ERROR)
             except (ConnectionError, RuntimeError, ValueError) as e:
                 raise BackendError(f'cannot start or reach Ray at {ray_address or "a new local instance"}: {e}') from e
-            signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))  # `ray.init` put its own
+            if threading.current_thread() is threading.main_thread():  # `ray.init` put its own handler there
+                signal.signal(signal.SIGTERM, _exit_on_signal)
         try:
             remote = ray.remote(num_cpus=1, max_retries=retries)(fn)  # max_retries: reruns after a worker died
             todo = list(enumerate(tasks))[::-1]

@@ -7,6 +7,7 @@ import pytest
 
 from deepregime.walkforward.cache import entry_error, sidecar
 from deepregime.training.train_transformer import RegimeModel
+from processes import children, gone_within
 
 ROOT = Path(__file__).resolve().parents[1]
 ARGS = ['--start', '1996-01-01', '--end', '2001-12-31', '--first-test', '2000-01-01', '--epochs', '1',
@@ -21,20 +22,6 @@ def env() -> dict:
 
 def command(cache:Path, signals:Path) -> list:
     return [sys.executable, '-m', 'deepregime.walkforward', *ARGS, '--cache-dir', str(cache), '--signals', str(signals)]
-
-def children(pid:int) -> list:
-    "Pids of the live direct children of `pid`."
-    out = []
-    for f in Path(f'/proc/{pid}/task').glob('*/children'):
-        try: out += [int(x) for x in f.read_text().split()]
-        except OSError: pass
-    return [p for p in out if alive(p)]
-
-def alive(pid:int) -> bool:
-    "Whether `pid` runs (a zombie, dead but not yet reaped, does not)."
-    try: state = Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()[0]
-    except (OSError, IndexError): return False
-    return state not in ('Z', 'X')
 
 def entries(cache:Path) -> list:
     "The files under a final name in the cache: entries (sidecars and temporary files left out)."
@@ -61,12 +48,6 @@ def no_new_entries(cache:Path, seconds:float=3.) -> list:
     before = set(entries(cache))
     time.sleep(seconds)
     return sorted(set(entries(cache)) - before)
-
-def gone_within(pids:list, seconds:float) -> list:
-    "The pids still running after `seconds` (at most)."
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < seconds and any(alive(p) for p in pids): time.sleep(0.05)
-    return [p for p in pids if alive(p)]
 
 def check_entries(cache:Path):
     "Every JSON entry verifies; a checkpoint verifies, or (killed before its sidecar) is a complete checkpoint."

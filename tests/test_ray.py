@@ -1,7 +1,8 @@
 """The Ray backend (issue 25): `map_tasks` on Ray keeps task order, retries a dead worker and ends with a task's own
 error; `deepregime walkforward --backend ray` and `deepregime forecast --backend ray` give the signals and forecasts of
-the local pool bit for bit; killing the driver leaves no Ray process. Each test starts its own local Ray instance and stops it. Skipped only where the extra
-(`pip install 'deepregime[ray]'`) is not installed; `bash scripts/test.sh` installs it, so CI runs them."""
+the local pool bit for bit; killing the driver leaves no Ray process. Each test (the class: one for its tests) starts
+its own local Ray instance and stops it. Skipped only where the extra (`pip install 'deepregime[ray]'`) is not
+installed; `bash scripts/test.sh` installs it, so CI runs them."""
 import os, signal, subprocess, sys, time
 from pathlib import Path
 import pandas as pd
@@ -11,6 +12,7 @@ try: import ray
 except ImportError: ray = None
 
 from deepregime.parallel import BackendError, map_tasks
+from processes import cmdline, descendants, gone_within
 
 ROOT = Path(__file__).resolve().parents[1]
 WF = ['--start', '1996-01-01', '--end', '2001-12-31', '--first-test', '2000-01-01', '--epochs', '2',
@@ -27,29 +29,6 @@ def env() -> dict:
 def walkforward(*args, timeout=600) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, '-m', 'deepregime.walkforward', *args], env=env(), cwd=ROOT,
                           capture_output=True, text=True, timeout=timeout)
-
-def descendants(pid:int) -> set:
-    "Pids of every live process below `pid`."
-    out, todo = set(), [pid]
-    while todo:
-        for f in Path(f'/proc/{todo.pop()}/task').glob('*/children'):
-            try: kids = [int(x) for x in f.read_text().split()]
-            except OSError: continue
-            out.update(kids); todo += kids
-    return {p for p in out if alive(p)}
-
-def alive(pid:int) -> bool:
-    try: return Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()[0] not in ('Z', 'X')
-    except (OSError, IndexError): return False
-
-def cmdline(pid:int) -> str:
-    try: return Path(f'/proc/{pid}/cmdline').read_bytes().replace(b'\0', b' ').decode()
-    except OSError: return ''
-
-def gone_within(pids, seconds:float) -> list:
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < seconds and any(alive(p) for p in pids): time.sleep(0.2)
-    return [p for p in pids if alive(p)]
 
 # module-level tasks: Ray workers import them by name
 def square_after(x, seconds=0.):
