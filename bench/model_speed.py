@@ -11,6 +11,12 @@ measured in a fresh child process per cell: the peak resident set size (VmHWM in
 a warm-up at batch 2 has initialized the math libraries. (`getrusage` ru_maxrss cannot be used for this: a child
 started by fork+exec inherits the parent's peak, which is larger than anything the child does.)
 
+Model FLOPs utilisation (MFU): the matrix-product FLOPs of one training step (forward + backward, counted by torch's
+`FlopCounterMode`) per window, times the windows per second, over the fp32 matrix-multiply peak measured in the same
+run (`torch.mm` of two 2048 x 2048 matrices, timed in turns with the training steps so that both see the same load;
+the median). `--profile` adds where the time of the
+default model's training step goes (torch.profiler).
+
 The last line is the training speedup of the default `RegimeTransformer` (float32, the baseline's maths); the line
 before it gives the speedup of the opt-in bf16 precision.
 
@@ -31,6 +37,7 @@ def parse_args(argv=None):
     p.add_argument('--seed', type=int, default=0, help='seed of weights and data (default 0)')
     p.add_argument('--omp-wait-policy', default='PASSIVE', choices=['PASSIVE', 'ACTIVE', 'unset'],
                    help='OMP_WAIT_POLICY if not already set in the environment (default PASSIVE)')
+    p.add_argument('--profile', action='store_true', help="print where the default model's training step spends its time")
     p.add_argument('--no-memory', action='store_true', help='skip the peak-memory measurements (child processes)')
     p.add_argument('--child', default=None, help=argparse.SUPPRESS)  # internal: "<contender>:<train|infer>"
     return p.parse_args(argv)
@@ -40,6 +47,7 @@ ARGS = parse_args()
 if ARGS.omp_wait_policy != 'unset': os.environ.setdefault('OMP_WAIT_POLICY', ARGS.omp_wait_policy)
 
 import torch  # noqa: E402
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 from deepregime.models.transformer_regime import (ModelConfig, PlainTransformerBaseline, RegimeTransformer,  # noqa: E402
                                                   interleaved_timings, predict_step_fn, train_step_fn)
 
@@ -51,6 +59,9 @@ CONTENDERS = {  # name -> (class, extra config); the first is the reference, the
 }
 
 
+def ours_name(): return list(CONTENDERS)[1]
+
+
 def build(name, seed):
     "The contender `name`, with the weights every contender gets for this seed."
     torch.manual_seed(seed)
@@ -59,6 +70,38 @@ def build(name, seed):
     model = cls(ModelConfig(**extra))
     model.load_state_dict(ref.state_dict())
     return model
+
+
+MATMUL_OPS = ('mm', 'addmm', 'bmm', 'baddbmm')  # the ops FlopCounterMode counts for these networks
+
+
+def step_flops(step):
+    "FLOPs of one call of `step` and their split by op, as counted by torch's FlopCounterMode."
+    with FlopCounterMode(display=False) as fc: step()
+    return fc.get_total_flops(), {str(k).split('.')[-1]: v for k, v in fc.get_flop_counts()['Global'].items()}
+
+
+PEAK = 'fp32 matmul 2048x2048'  # timed in turns with the training steps: the peak under the same load
+PEAK_N = 2048
+
+
+def matmul_step_fn(n=PEAK_N, seed=0):
+    "A function doing one fp32 `torch.mm` of two n x n matrices (2 n^3 FLOPs)."
+    g = torch.Generator().manual_seed(seed)
+    a, b = torch.randn(n, n, generator=g), torch.randn(n, n, generator=g)
+    return lambda: a @ b
+
+
+def profile_step(step, steps=5):
+    "Share of a training step's time per op (self CPU time, torch.profiler) and the seconds per step."
+    from torch.profiler import ProfilerActivity, profile
+    for _ in range(2): step()
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(steps): step()
+    ev = [e for e in prof.key_averages() if e.key.startswith('aten::')]
+    total = sum(e.self_cpu_time_total for e in ev)
+    share = {e.key[6:]: e.self_cpu_time_total / total for e in ev}
+    return dict(sorted(share.items(), key=lambda kv: -kv[1])), total / steps / 1e6
 
 
 def proc_status_mib(field):
@@ -108,11 +151,14 @@ def main(args):
     print(f'timing: {args.warmup} warm-up steps per model excluded, then {args.rounds} rounds x {args.steps} '
           f'steps per model, interleaved; medians')
 
-    train = interleaved_timings({k: train_step_fn(m, args.batch, args.seed) for k, m in models.items()},
-                                rounds=args.rounds, steps=args.steps, warmup=args.warmup)
+    train = interleaved_timings({**{k: train_step_fn(m, args.batch, args.seed) for k, m in models.items()},
+                                 PEAK: matmul_step_fn()}, rounds=args.rounds, steps=args.steps, warmup=args.warmup)
     infer = interleaved_timings({k: predict_step_fn(m, args.batch, args.seed) for k, m in models.items()},
                                 rounds=args.rounds, steps=2 * args.steps, warmup=args.warmup)
     train_ws = args.batch / train.groupby('name').seconds.median()
+    flops, by_op = step_flops(train_step_fn(build(ours_name(), args.seed), args.batch, args.seed))
+    flops_window = flops / args.batch
+    peak = 2 * PEAK_N ** 3 / train[train.name == PEAK].seconds.median()
     infer_ws = args.batch / infer.groupby('name').seconds.median()
     mem = {}
     if not args.no_memory:
@@ -120,14 +166,29 @@ def main(args):
             for mode in ('train', 'infer'): mem[name, mode] = peak_memory(name, mode, args)
 
     w = max(len(k) for k in CONTENDERS)
-    print(f'{"model":{w}s}  {"train win/s":>11s}  {"infer win/s":>11s}  {"train peak MiB":>14s}  {"infer peak MiB":>14s}')
+    print(f'{"model":{w}s}  {"train win/s":>11s}  {"train MFU":>9s}  {"infer win/s":>11s}  {"train peak MiB":>14s}  '
+          f'{"infer peak MiB":>14s}')
     for name in CONTENDERS:
         m_tr = f'{mem[name, "train"]:14.1f}' if mem else f'{"-":>14s}'
         m_in = f'{mem[name, "infer"]:14.1f}' if mem else f'{"-":>14s}'
-        print(f'{name:{w}s}  {train_ws[name]:11,.0f}  {infer_ws[name]:11,.0f}  {m_tr}  {m_in}')
+        mfu = f'{100 * train_ws[name] * flops_window / peak:8.1f}%'
+        print(f'{name:{w}s}  {train_ws[name]:11,.0f}  {mfu:>9s}  {infer_ws[name]:11,.0f}  {m_tr}  {m_in}')
     if mem: print('peak MiB: peak RSS (VmHWM) during 3 steps at the full batch minus RSS before them, '
                   'fresh process per cell, after a warm-up at batch 2')
     base, ours, _, bf16 = CONTENDERS
+    split = ', '.join(f'{k} {100 * v / flops:.0f} %' for k, v in sorted(by_op.items(), key=lambda kv: -kv[1]))
+    print(f'model FLOPs per training window: {flops_window / 1e6:.2f} MFLOP (matrix products, forward + backward, '
+          f'FlopCounterMode: {split})')
+    print(f'fp32 matmul peak, measured in this run: {peak / 1e9:.0f} GFLOP/s (torch.mm 2048 x 2048, '
+          f'{torch.get_num_threads()} threads, timed in turns with the training steps)')
+    print('MFU = train win/s x FLOPs per window / that peak (the bf16 row too: against the fp32 peak)')
+    if args.profile:
+        share, step_s = profile_step(train_step_fn(build(ours, args.seed), args.batch, args.seed))
+        mm = sum(v for k, v in share.items() if k in MATMUL_OPS)
+        top = ', '.join(f'{k} {100 * v:.0f} %' for k, v in list(share.items())[:8] if k not in MATMUL_OPS)
+        print(f'profile of the {ours} training step: matrix products {100 * mm:.0f} % of the time; '
+              f'the rest mostly {top}')
+    print(f'MFU single: {100 * train_ws[ours] * flops_window / peak:.1f} %')
     print(f'total time {time.perf_counter() - t_start:.0f} s')
     print(f'inference speedup: {infer_ws[ours] / infer_ws[base]:.1f}x')
     print(f'training speedup of the bf16 option (precision=bfloat16, opt-in): {train_ws[bf16] / train_ws[base]:.1f}x')
