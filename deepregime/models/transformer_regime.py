@@ -4,7 +4,7 @@
 
 # %% ../../nbs/03_model.ipynb #413c02ec
 from __future__ import annotations
-import logging, time
+import logging, math, time
 from dataclasses import dataclass, asdict, fields
 
 import numpy as np
@@ -17,8 +17,8 @@ log = logging.getLogger(__name__)
 
 # %% auto #0
 __all__ = ['log', 'ModelConfig', 'WindowClassifier', 'PlainTransformerBaseline', 'train_step_fn', 'predict_step_fn',
-           'interleaved_timings', 'fast_dropout', 'PackedSelfAttention', 'FastEncoderLayer', 'FastEncoder',
-           'RegimeTransformer', 'compile_model']
+           'interleaved_timings', 'dropout_mask', 'fast_dropout', 'PackedSelfAttention', 'FastEncoderLayer',
+           'FastEncoder', 'RegimeTransformer', 'compile_model']
 
 # %% ../../nbs/03_model.ipynb #99b688dc
 from ..utils import ConfigMixin
@@ -190,17 +190,26 @@ def interleaved_timings(fns:dict, # name -> function without arguments
     return pd.DataFrame(rows, columns=['name', 'round', 'step', 'seconds'])
 
 # %% ../../nbs/03_model.ipynb #0c2d4eb5
+def dropout_mask(shape:tuple, # shape of the mask
+                 p:float, # drop probability, rounded to a multiple of 1/65536
+                 generator:torch.Generator|None=None, # random source; None = torch's default generator
+                 device:torch.device|str|None=None, # where the mask lives
+                ) -> torch.Tensor:
+    "A float32 mask of 0 (probability `round(p·65536)/65536`) and `1/(1−p)`, 16 random bits per entry."
+    k = round(p * 65536)
+    n = math.prod(shape)
+    bits = torch.empty((n + 3) // 4, dtype=torch.int64, device=device).random_(-2**63, None, generator=generator)
+    mask = bits.view(torch.int16)[:n].view(shape).float()  # 4 independent uniform int16 per 64-bit draw
+    return mask.sub_(k - 32769).clamp_(0, 1).mul_(65536 / (65536 - k))  # int16 < -32768+k (probability k/65536) -> 0
+
 def fast_dropout(x:torch.Tensor, # input
                  p:float, # drop probability, rounded to a multiple of 1/65536
                  training:bool=True, # identity when False
+                 generator:torch.Generator|None=None, # random source; None = torch's default generator
                 ) -> torch.Tensor:
-    "Inverted dropout whose mask comes from 16 random bits per element (four per 64-bit draw of the default generator)."
-    k = round(p * 65536)
-    if not training or k == 0: return x
-    n = x.numel()
-    bits = torch.empty((n + 3) // 4, dtype=torch.int64, device=x.device).random_(-2**63, None)  # full 64-bit range
-    mask = bits.view(torch.int16)[:n].view(x.shape).float()  # 4 independent uniform int16 per draw
-    mask.sub_(k - 32769).clamp_(0, 1).mul_(65536 / (65536 - k))  # int16 < -32768+k (probability k/65536) -> 0
+    "Inverted dropout whose mask comes from 16 random bits per element (four per 64-bit draw of the generator)."
+    if not training or round(p * 65536) == 0: return x
+    mask = dropout_mask(x.shape, p, generator, x.device)
     if x.dtype in (torch.bfloat16, torch.float16): x = x.float()  # 1/(1-p) is not exact in 16 bits: multiply in float32
     return x * mask.to(x.dtype)
 

@@ -64,10 +64,10 @@ def _targets(self:TransformerForecaster, y, index:pd.DatetimeIndex) -> pd.DataFr
     return y
 
 @patch
-def fit(self:TransformerForecaster, features:pd.DataFrame, # training rows (history for the first windows included)
-        y=None, # targets: a frame `h<h>` per horizon (0/1, NaN where purged), or a Series for one horizon
-       ) -> TransformerForecaster:
-    "Scale, window and train the joint-head network with early stopping on the last windows; returns `self`."
+def training_job(self:TransformerForecaster, features:pd.DataFrame, # training rows (history for the first windows included)
+                 y=None, # targets: a frame `h<h>` per horizon (0/1, NaN where purged), or a Series for one horizon
+                ) -> dict:
+    "What `fit` trains: the seeded network, its windows and targets (training, validation), its `TrainConfig`."
     cols = list(self.columns or features.columns)
     F = check_features(features, cols, 'TransformerForecaster', min_rows=self.window + 40)
     code = joint_target(self._targets(y, F.index))
@@ -84,13 +84,30 @@ def fit(self:TransformerForecaster, features:pd.DataFrame, # training rows (hist
     tc = TrainConfig(window=self.window, epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
                      patience=self.patience, class_weight=False, seed=self.seed, val_frac=self.val_frac)
     torch.manual_seed(self.seed)
-    net, t0 = RegimeTransformer(mc), time.perf_counter()
     va = slice(len(lab) - n_val, None)
-    hist = fit_network(net, X[:n_tr], yj[:n_tr], X[va] if n_val else None, yj[va] if n_val else None, tc, False)
-    log.info('TransformerForecaster: %d epochs on %d windows in %.1f s', len(hist), n_tr, time.perf_counter() - t0)
-    self.columns_, self.scaler_, self.network_, self.history_ = cols, scaler, net, hist
-    self.val_start_ = pd.Timestamp(ends[lab[len(lab) - n_val]]) if n_val else None  # first day its weights never saw
+    return {'network': RegimeTransformer(mc), 'cfg': tc, 'columns': cols, 'scaler': scaler,
+            'data': (X[:n_tr], yj[:n_tr], X[va] if n_val else None, yj[va] if n_val else None),
+            'val_start': pd.Timestamp(ends[lab[len(lab) - n_val]]) if n_val else None}  # first day its weights never saw
+
+@patch
+def set_trained(self:TransformerForecaster, job:dict, # from `training_job`, its network trained
+                history:pd.DataFrame, # the training history
+               ) -> TransformerForecaster:
+    "Take the trained network of `job` and its history as this forecaster's fitted state; returns `self`."
+    self.columns_, self.scaler_, self.network_, self.history_ = job['columns'], job['scaler'], job['network'], history
+    self.val_start_ = job['val_start']
     return self
+
+@patch
+def fit(self:TransformerForecaster, features:pd.DataFrame, # training rows (history for the first windows included)
+        y=None, # targets: a frame `h<h>` per horizon (0/1, NaN where purged), or a Series for one horizon
+       ) -> TransformerForecaster:
+    "Scale, window and train the joint-head network with early stopping on the last windows; returns `self`."
+    job, t0 = self.training_job(features, y), time.perf_counter()
+    hist = fit_network(job['network'], *job['data'], job['cfg'], False)
+    log.info('TransformerForecaster: %d epochs on %d windows in %.1f s', len(hist), len(job['data'][1]),
+             time.perf_counter() - t0)
+    return self.set_trained(job, hist)
 
 # %% ../../nbs/04e_forecaster.ipynb #95c560c6
 @patch

@@ -26,8 +26,9 @@ from ..utils import ConfigMixin, day, progress_enabled, write_bytes
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'TrainedRegimeModel', 'CHECKPOINT_FORMAT', 'REGIME_NAMES', 'TrainConfig', 'split_dates', 'fit_network',
-           'RegimeModel', 'CheckpointError', 'save_checkpoint', 'load_checkpoint', 'market_warning']
+__all__ = ['log', 'TrainedRegimeModel', 'CHECKPOINT_FORMAT', 'REGIME_NAMES', 'TrainConfig', 'split_dates', 'batch_indices',
+           'class_weights', 'fit_network', 'RegimeModel', 'CheckpointError', 'save_checkpoint', 'load_checkpoint',
+           'market_warning']
 
 # %% ../../nbs/04b_regime_model.ipynb #a2684e6a
 @dataclass
@@ -75,17 +76,27 @@ def split_dates(index:pd.DatetimeIndex, # trading days of the feature rows
     return train_end, val_start
 
 # %% ../../nbs/04b_regime_model.ipynb #8f3b4c07
-def _batches(n:int, bs:int, gen:torch.Generator|None=None):
+def batch_indices(n:int, # number of rows
+                  bs:int, # rows per batch (the last may be smaller)
+                  gen:torch.Generator|None=None, # shuffle with this generator; None: in order
+                 ) -> tuple:
     "Index tensors of size `bs` covering `range(n)`, shuffled when `gen` is given."
     idx = torch.randperm(n, generator=gen) if gen is not None else torch.arange(n)
     return idx.split(bs)
+
+def class_weights(y:torch.Tensor, # training targets (int64)
+                 ) -> torch.Tensor:
+    "Inverse class frequency `n / (n_classes · count)` per class (at least two classes; an absent class counts 1)."
+    n_cls = int(y.max()) + 1 if len(y) else 2
+    counts = torch.bincount(y, minlength=max(n_cls, 2)).float()
+    return counts.sum() / (len(counts) * counts.clamp(min=1))
 
 # %% ../../nbs/04b_regime_model.ipynb #0083401a
 @torch.inference_mode()
 def _eval_loss(model, X:torch.Tensor, y:torch.Tensor, w:torch.Tensor|None, bs:int=2048) -> float:
     "Mean (weighted) cross-entropy of `model` on `X, y` in eval mode."
     model.eval()
-    logits = torch.cat([model(X[i]) for i in _batches(len(X), bs)])
+    logits = torch.cat([model(X[i]) for i in batch_indices(len(X), bs)])
     return F.cross_entropy(logits, y, weight=w).item()
 
 # %% ../../nbs/04b_regime_model.ipynb #4ea9b399
@@ -98,16 +109,14 @@ def fit_network(model:torch.nn.Module, # network mapping (B, T, F) windows to lo
     "Train `model` in place, restore the best-validation weights; returns the per-epoch history."
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
-    n_cls = int(ytr.max()) + 1 if len(ytr) else 2
-    counts = torch.bincount(ytr, minlength=max(n_cls, 2)).float()
-    w = (counts.sum() / (len(counts) * counts.clamp(min=1))) if cfg.class_weight else None
+    w = class_weights(ytr) if cfg.class_weight else None
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     step = _train_step(model, opt, w)
     best, best_state, wait, hist = np.inf, None, 0, []
     bar = tqdm(range(cfg.epochs), desc='epochs', disable=not progress_enabled(progress), leave=False)
     for ep in bar:
         model.train()
-        tr = [step(Xtr[i], ytr[i]) for i in _batches(len(Xtr), cfg.batch_size, gen)]
+        tr = [step(Xtr[i], ytr[i]) for i in batch_indices(len(Xtr), cfg.batch_size, gen)]
         row = {'epoch': ep + 1, 'train_loss': float(np.mean(tr))}
         if Xva is not None and len(Xva):
             row['val_loss'] = _eval_loss(model, Xva, yva, w)
