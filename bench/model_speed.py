@@ -37,6 +37,7 @@ def parse_args(argv=None):
     p.add_argument('--seed', type=int, default=0, help='seed of weights and data (default 0)')
     p.add_argument('--omp-wait-policy', default='PASSIVE', choices=['PASSIVE', 'ACTIVE', 'unset'],
                    help='OMP_WAIT_POLICY if not already set in the environment (default PASSIVE)')
+    p.add_argument('--stacked', default='4,8', help='numbers of networks trained together, comma-separated (default 4,8)')
     p.add_argument('--profile', action='store_true', help="print where the default model's training step spends its time")
     p.add_argument('--no-memory', action='store_true', help='skip the peak-memory measurements (child processes)')
     p.add_argument('--child', default=None, help=argparse.SUPPRESS)  # internal: "<contender>:<train|infer>"
@@ -46,8 +47,12 @@ def parse_args(argv=None):
 ARGS = parse_args()
 if ARGS.omp_wait_policy != 'unset': os.environ.setdefault('OMP_WAIT_POLICY', ARGS.omp_wait_policy)
 
+import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from deepregime.models.stacked import StackedTransformer  # noqa: E402
+from deepregime.training.batched import StackedAdamW  # noqa: E402
 from deepregime.models.transformer_regime import (ModelConfig, PlainTransformerBaseline, RegimeTransformer,  # noqa: E402
                                                   interleaved_timings, predict_step_fn, train_step_fn)
 
@@ -92,6 +97,25 @@ def matmul_step_fn(n=PEAK_N, seed=0):
     return lambda: a @ b
 
 
+def shape_rates(batch, window=60, d_model=64, d_ff=128, n_heads=4, reps=10):
+    "FLOP/s of the model's own matrix products alone (median of `reps` calls): why even they run below the peak."
+    rows, dh, g = batch * window, d_model // n_heads, torch.Generator().manual_seed(0)
+    shapes = {f'{rows}x{d_model} @ {d_model}x{3 * d_model} (q, k, v)': ((rows, d_model), (d_model, 3 * d_model)),
+              f'{rows}x{d_model} @ {d_model}x{d_ff} (feed-forward)': ((rows, d_model), (d_model, d_ff)),
+              f'{batch * n_heads} x {window}x{dh} @ {dh}x{window} (attention scores)':
+                  ((batch * n_heads, window, dh), (batch * n_heads, dh, window))}
+    out = {}
+    for name, (sa, sb) in shapes.items():
+        a, b = torch.randn(*sa, generator=g), torch.randn(*sb, generator=g)
+        flops = 2 * a.numel() * sb[-1]
+        a @ b
+        ts = []
+        for _ in range(reps):
+            t0 = time.perf_counter(); a @ b; ts.append(time.perf_counter() - t0)
+        out[name] = flops / sorted(ts)[len(ts) // 2]
+    return out
+
+
 def profile_step(step, steps=5):
     "Share of a training step's time per op (self CPU time, torch.profiler) and the seconds per step."
     from torch.profiler import ProfilerActivity, profile
@@ -102,6 +126,22 @@ def profile_step(step, steps=5):
     total = sum(e.self_cpu_time_total for e in ev)
     share = {e.key[6:]: e.self_cpu_time_total / total for e in ev}
     return dict(sorted(share.items(), key=lambda kv: -kv[1])), total / steps / 1e6
+
+
+def stacked_step_fn(K, batch_size=256, seed=0, lr=1e-3):
+    "One training step of K default networks stacked, network k with seed `seed + k` and a fixed batch of its own."
+    st = StackedTransformer([build(ours_name(), seed + k) for k in range(K)])
+    opt = StackedAdamW(st.weights, [lr] * K, [1e-2] * K)  # torch.optim.AdamW's default weight decay, as train_step_fn
+    g, c = torch.Generator().manual_seed(seed), st.config
+    x = torch.randn(K, batch_size, c.window, c.n_features, generator=g)
+    y = torch.randint(0, c.n_regimes, (K, batch_size), generator=g)
+    gens, every = [torch.Generator().manual_seed(seed + k) for k in range(K)], list(range(K))
+    def step():
+        st.train()
+        opt.zero_grad()
+        F.cross_entropy(st(x, gens).flatten(0, 1), y.flatten(), reduction='none').view(K, -1).mean(1).sum().backward()
+        opt.step(every)
+    return step
 
 
 def proc_status_mib(field):
@@ -151,11 +191,15 @@ def main(args):
     print(f'timing: {args.warmup} warm-up steps per model excluded, then {args.rounds} rounds x {args.steps} '
           f'steps per model, interleaved; medians')
 
+    ks = [int(k) for k in args.stacked.split(',') if k.strip()]
+    stacked = {f'{k} stacked': k for k in ks}
     train = interleaved_timings({**{k: train_step_fn(m, args.batch, args.seed) for k, m in models.items()},
+                                 **{name: stacked_step_fn(k, args.batch, args.seed) for name, k in stacked.items()},
                                  PEAK: matmul_step_fn()}, rounds=args.rounds, steps=args.steps, warmup=args.warmup)
     infer = interleaved_timings({k: predict_step_fn(m, args.batch, args.seed) for k, m in models.items()},
                                 rounds=args.rounds, steps=2 * args.steps, warmup=args.warmup)
-    train_ws = args.batch / train.groupby('name').seconds.median()
+    windows_per_step = pd.Series({**{k: 1 for k in CONTENDERS}, **stacked}) * args.batch
+    train_ws = (windows_per_step / train.groupby('name').seconds.median()).dropna()
     flops, by_op = step_flops(train_step_fn(build(ours_name(), args.seed), args.batch, args.seed))
     flops_window = flops / args.batch
     peak = 2 * PEAK_N ** 3 / train[train.name == PEAK].seconds.median()
@@ -188,7 +232,33 @@ def main(args):
         top = ', '.join(f'{k} {100 * v:.0f} %' for k, v in list(share.items())[:8] if k not in MATMUL_OPS)
         print(f'profile of the {ours} training step: matrix products {100 * mm:.0f} % of the time; '
               f'the rest mostly {top}')
+        rates = shape_rates(args.batch)
+        print('its matrix products alone: ' + '; '.join(f'{k} {v / 1e9:.0f} GFLOP/s ({100 * v / peak:.0f} % of peak)'
+                                                        for k, v in rates.items()))
+    if stacked:
+        print(f'training several networks at once: StackedTransformer + StackedAdamW, each network its own batch of '
+              f'{args.batch}, timed in the same turns')
+        print(f'{"networks":12s}  {"train win/s":>11s}  {"train MFU":>9s}  {"vs one at a time":>16s}')
+        for name in [ours] + list(stacked):
+            label = '1 (alone)' if name == ours else name
+            print(f'{label:12s}  {train_ws[name]:11,.0f}  {100 * train_ws[name] * flops_window / peak:8.1f}%  '
+                  f'{train_ws[name] / train_ws[ours]:15.2f}x')
+        for name, k in stacked.items():
+            f_k, _ = step_flops(stacked_step_fn(k, 4, args.seed))
+            if abs(f_k / (4 * k) - flops_window) > 1e-6 * flops_window:
+                raise SystemExit(f'{name}: {f_k / (4 * k):.0f} FLOPs per window, one network {flops_window:.0f}')
+        print('(FLOPs per window of the stacked steps checked equal to one network\'s)')
+        if args.profile:
+            k = max(stacked.values())
+            share, _ = profile_step(stacked_step_fn(k, args.batch, args.seed))
+            mm = sum(v for n, v in share.items() if n in MATMUL_OPS)
+            top = ', '.join(f'{n} {100 * v:.0f} %' for n, v in list(share.items())[:8] if n not in MATMUL_OPS)
+            print(f'profile of the {k} stacked training step: matrix products {100 * mm:.0f} % of the time; '
+                  f'the rest mostly {top}')
     print(f'MFU single: {100 * train_ws[ours] * flops_window / peak:.1f} %')
+    for name, k in stacked.items():
+        print(f'MFU batched K={k}: {100 * train_ws[name] * flops_window / peak:.1f} %  '
+              f'(speed-up over one network at a time: {train_ws[name] / train_ws[ours]:.2f}x windows/s)')
     print(f'total time {time.perf_counter() - t_start:.0f} s')
     print(f'inference speedup: {infer_ws[ours] / infer_ws[base]:.1f}x')
     print(f'training speedup of the bf16 option (precision=bfloat16, opt-in): {train_ws[bf16] / train_ws[base]:.1f}x')

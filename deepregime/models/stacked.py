@@ -10,7 +10,7 @@ from torch import nn
 from fastcore.basics import patch
 from torch.func import stack_module_state
 
-from .transformer_regime import ModelConfig, RegimeTransformer, dropout_mask
+from .transformer_regime import ModelConfig, RegimeTransformer, dropout_mask, mask_from_bits
 
 # %% auto #0
 __all__ = ['stacked_linear', 'stacked_layer_norm', 'stacked_dropout', 'StackedTransformer']
@@ -42,8 +42,11 @@ def stacked_dropout(x:torch.Tensor, # `(K, B, ...)`: network k's rows in `x[k]`
     if generators is None or round(p * 65536) == 0: return x
     K, B = x.shape[:2]
     sizes = [B] * K if sizes is None else sizes
-    if all(s == B for s in sizes):
-        mask = torch.cat([dropout_mask(x.shape[1:], p, g, x.device) for g in generators]).view(x.shape)
+    if all(s == B for s in sizes):  # one buffer, network k's 64-bit draws in row k, turned into masks at once
+        n = x[0].numel()
+        bits = torch.empty(K, (n + 3) // 4, dtype=torch.int64, device=x.device)
+        for row, g in zip(bits, generators): row.random_(-2**63, None, generator=g)
+        mask = mask_from_bits(bits.view(torch.int16)[:, :n].reshape(x.shape), p)
     else:
         mask = torch.ones(x.shape, device=x.device)
         for k, (g, s) in enumerate(zip(generators, sizes)):

@@ -17,8 +17,8 @@ log = logging.getLogger(__name__)
 
 # %% auto #0
 __all__ = ['log', 'ModelConfig', 'WindowClassifier', 'PlainTransformerBaseline', 'train_step_fn', 'predict_step_fn',
-           'interleaved_timings', 'dropout_mask', 'fast_dropout', 'PackedSelfAttention', 'FastEncoderLayer',
-           'FastEncoder', 'RegimeTransformer', 'compile_model']
+           'interleaved_timings', 'dropout_mask', 'mask_from_bits', 'fast_dropout', 'PackedSelfAttention',
+           'FastEncoderLayer', 'FastEncoder', 'RegimeTransformer', 'compile_model']
 
 # %% ../../nbs/03_model.ipynb #99b688dc
 from ..utils import ConfigMixin
@@ -196,11 +196,16 @@ def dropout_mask(shape:tuple, # shape of the mask
                  device:torch.device|str|None=None, # where the mask lives
                 ) -> torch.Tensor:
     "A float32 mask of 0 (probability `round(p·65536)/65536`) and `1/(1−p)`, 16 random bits per entry."
-    k = round(p * 65536)
     n = math.prod(shape)
     bits = torch.empty((n + 3) // 4, dtype=torch.int64, device=device).random_(-2**63, None, generator=generator)
-    mask = bits.view(torch.int16)[:n].view(shape).float()  # 4 independent uniform int16 per 64-bit draw
-    return mask.sub_(k - 32769).clamp_(0, 1).mul_(65536 / (65536 - k))  # int16 < -32768+k (probability k/65536) -> 0
+    return mask_from_bits(bits.view(torch.int16)[:n].view(shape), p)  # 4 independent uniform int16 per 64-bit draw
+
+def mask_from_bits(bits:torch.Tensor, # uniform random int16, the mask's shape
+                   p:float, # drop probability, rounded to a multiple of 1/65536
+                  ) -> torch.Tensor:
+    "The float32 dropout mask of `bits`: 0 where `bits < -32768 + round(p·65536)` (probability p), else `1/(1−p)`."
+    k = round(p * 65536)
+    return bits.float().sub_(k - 32769).clamp_(0, 1).mul_(65536 / (65536 - k))
 
 def fast_dropout(x:torch.Tensor, # input
                  p:float, # drop probability, rounded to a multiple of 1/65536
