@@ -8,6 +8,7 @@ import argparse, logging
 from pathlib import Path
 import pandas as pd
 from .data import add_data_options, load_market
+from .models.transformer_regime import add_device_option, pick_device
 from .training.regime_model import CheckpointError, RegimeModel, TrainedRegimeModel, load_checkpoint, market_warning
 from .training.evaluate import classification_report, evaluate  # their home is a layer down; re-exported
 from .utils import SAVED_MODEL, add_verbose, check_output_path, echo, int_arg, path_arg, run_command, write_atomic
@@ -47,6 +48,7 @@ def inference_parser(p:argparse.ArgumentParser|None=None, # parser to fill (e.g.
     p.add_argument('--last', type=int_arg(1, 100_000), default=None,
                    help='only the last N >= 1 predictions (default 10 when no --start)')
     p.add_argument('--out', default=None, help='write the predictions to this CSV')
+    add_device_option(p)
     return add_verbose(p)
 
 def run_inference(a:argparse.Namespace, # parsed `inference_parser` arguments
@@ -54,6 +56,7 @@ def run_inference(a:argparse.Namespace, # parsed `inference_parser` arguments
     "Load the checkpoint and the data, print the predictions (and write them to `--out`)."
     out = check_output_path(a.out, '--out') if a.out is not None else None
     trained = load_checkpoint(a.checkpoint)
+    trained.network_.to(pick_device(a.device))
     last = a.last if a.last is not None or a.start else 10
     mkt = load_market(None, a.end, a.asset, a.vol_index, data_dir=a.data_dir)  # all history: the first windows need it, and it is cheap
     pred = predict_regimes(trained, mkt, start=a.start, end=a.end, last=last)

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/03_model.ipynb #413c02ec
 from __future__ import annotations
-import logging, math, time
+import argparse, logging, math, time
 from dataclasses import dataclass, asdict, fields
 
 import numpy as np
@@ -16,9 +16,9 @@ from torch import nn
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'ModelConfig', 'WindowClassifier', 'PlainTransformerBaseline', 'train_step_fn', 'predict_step_fn',
-           'interleaved_timings', 'dropout_mask', 'mask_from_bits', 'fast_dropout', 'PackedSelfAttention',
-           'FastEncoderLayer', 'FastEncoder', 'RegimeTransformer', 'compile_model']
+__all__ = ['log', 'ModelConfig', 'pick_device', 'add_device_option', 'WindowClassifier', 'PlainTransformerBaseline',
+           'train_step_fn', 'predict_step_fn', 'interleaved_timings', 'dropout_mask', 'mask_from_bits', 'fast_dropout',
+           'PackedSelfAttention', 'FastEncoderLayer', 'FastEncoder', 'RegimeTransformer', 'compile_model']
 
 # %% ../../nbs/03_model.ipynb #99b688dc
 from ..utils import ConfigMixin
@@ -60,6 +60,31 @@ class ModelConfig(ConfigMixin):
         "The dropout applied to the attention weights."
         return self.dropout if self.attention_dropout is None else self.attention_dropout
 
+# %% ../../nbs/03_model.ipynb #1a01f634
+def pick_device(device:str|torch.device|None='auto', # 'auto', 'cpu', 'cuda' or 'cuda:N'; None = 'auto'
+               ) -> torch.device:
+    "The torch device to train or predict on: 'auto' = CUDA when available, else the CPU; a missing device is an error."
+    name = 'auto' if device is None else str(device)
+    if name == 'auto': return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    try: dev = torch.device(name)
+    except (RuntimeError, ValueError): raise ValueError(f"unknown device {name!r}: expected auto, cpu, cuda or cuda:N") from None
+    if dev.type not in ('cpu', 'cuda'): raise ValueError(f"unknown device {name!r}: expected auto, cpu, cuda or cuda:N")
+    if dev.type == 'cuda':
+        n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if (dev.index or 0) >= n: raise ValueError(f'device {name!r} is not available: this machine has {n} CUDA '
+                                                   f'device(s) (torch {torch.__version__})')
+    return dev
+
+def add_device_option(p:argparse.ArgumentParser, # a command's parser
+                     ) -> argparse.ArgumentParser:
+    "`--device`: where the network runs, checked when the arguments are parsed."
+    def parse(s):
+        try: return str(pick_device(s)) if s != 'auto' else s
+        except ValueError as e: raise argparse.ArgumentTypeError(str(e)) from None
+    p.add_argument('--device', type=parse, default='auto',
+                   help='where the network runs: auto (CUDA when available, else the CPU), cpu, cuda or cuda:N')
+    return p
+
 # %% ../../nbs/03_model.ipynb #b7940166
 class WindowClassifier(nn.Module):
     "Base of the networks mapping windows `(B, window, n_features)` to regime logits: input check, `predict_proba`."
@@ -97,8 +122,10 @@ class WindowClassifier(nn.Module):
         was_training = self.training
         self.eval()
         try:
+            dev = next(self.parameters()).device
             with torch.inference_mode():
-                p = [torch.softmax(self(xt[i:i + batch_size]), -1) for i in range(0, len(xt), batch_size)]
+                p = [torch.softmax(self(xt[i:i + batch_size].to(dev)), -1).to(xt.device)
+                     for i in range(0, len(xt), batch_size)]
         finally: self.train(was_training)
         p = torch.cat(p) if p else torch.zeros(0, self.config.n_regimes)
         return p.numpy() if is_np else p

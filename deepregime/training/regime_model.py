@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from ..data import DataError, market_of
 from ..features import FEATURES, FeatureScaler, make_features
 from ..labels import KMeansLabeller, Labeller
-from ..models.transformer_regime import ModelConfig, RegimeTransformer, compile_model
+from ..models.transformer_regime import ModelConfig, RegimeTransformer, compile_model, pick_device
 from ..regimes.base import RegimeDetector, check_features, proba_frame, regime_names
 from .dataset import make_windows
 from ..utils import ConfigMixin, day, progress_enabled, write_bytes
@@ -96,8 +96,9 @@ def class_weights(y:torch.Tensor, # training targets (int64)
 def _eval_loss(model, X:torch.Tensor, y:torch.Tensor, w:torch.Tensor|None, bs:int=2048) -> float:
     "Mean (weighted) cross-entropy of `model` on `X, y` in eval mode."
     model.eval()
-    logits = torch.cat([model(X[i]) for i in batch_indices(len(X), bs)])
-    return F.cross_entropy(logits, y, weight=w).item()
+    dev = next(model.parameters()).device
+    logits = torch.cat([model(X[i].to(dev)) for i in batch_indices(len(X), bs)])
+    return F.cross_entropy(logits, y.to(dev), weight=w).item()
 
 # %% ../../nbs/04b_regime_model.ipynb #4ea9b399
 def fit_network(model:torch.nn.Module, # network mapping (B, T, F) windows to logits
@@ -105,18 +106,21 @@ def fit_network(model:torch.nn.Module, # network mapping (B, T, F) windows to lo
                 Xva:torch.Tensor|None, yva:torch.Tensor|None, # validation windows and targets (None: no early stopping)
                 cfg:TrainConfig, # epochs, batch size, optimiser, patience, seed
                 progress:bool|None=None, # show a progress bar; default: only in an interactive terminal
+                device:str|torch.device|None=None, # where to train (`pick_device`); None: where `model` is
                ) -> pd.DataFrame:
     "Train `model` in place, restore the best-validation weights; returns the per-epoch history."
+    if device is not None: model.to(pick_device(device))
+    dev = next(model.parameters()).device
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
-    w = class_weights(ytr) if cfg.class_weight else None
+    w = class_weights(ytr).to(dev) if cfg.class_weight else None
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     step = _train_step(model, opt, w)
     best, best_state, wait, hist = np.inf, None, 0, []
     bar = tqdm(range(cfg.epochs), desc='epochs', disable=not progress_enabled(progress), leave=False)
     for ep in bar:
         model.train()
-        tr = [step(Xtr[i], ytr[i]) for i in batch_indices(len(Xtr), cfg.batch_size, gen)]
+        tr = [step(Xtr[i].to(dev), ytr[i].to(dev)) for i in batch_indices(len(Xtr), cfg.batch_size, gen)]
         row = {'epoch': ep + 1, 'train_loss': float(np.mean(tr))}
         if Xva is not None and len(Xva):
             row['val_loss'] = _eval_loss(model, Xva, yva, w)
@@ -169,6 +173,7 @@ def fit(self:RegimeModel, features:pd.DataFrame, # `make_features(mkt)[FEATURES]
         labeller:Labeller|None=None, # an already fitted labeller; default: KMeans fitted on the training rows
         init:RegimeModel|None=None, # a trained model whose weights start the fit (warm start); None = fresh
         progress:bool|None=None, # progress bar (default: interactive terminals only)
+        device:str|torch.device|None=None, # where to train (`pick_device`: 'auto', 'cpu', 'cuda'); None: the CPU
        ) -> RegimeModel:
     "Fit labeller, scaler and network on `features` with a chronological validation split; returns `self`."
     if y is not None: raise ValueError('RegimeModel.fit learns the regimes of a labeller: pass labeller=..., not y')
@@ -191,7 +196,7 @@ def fit(self:RegimeModel, features:pd.DataFrame, # `make_features(mkt)[FEATURES]
     if cfg.compile: compile_model(net)
     t0, va = time.perf_counter(), is_va.any()
     hist = fit_network(net, X[is_tr], targets[is_tr], X[is_va] if va else None, targets[is_va] if va else None,
-                       cfg, progress)
+                       cfg, progress, device)
     log.info('trained %d epochs on %d windows in %.1f s', len(hist), int(is_tr.sum()), time.perf_counter() - t0)
     self.model_config, self.train_config = mc, cfg  # the settings used, defaults resolved
     self.network_, self.scaler_, self.labeller_, self.history_ = net, scaler, labeller, hist

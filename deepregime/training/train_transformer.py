@@ -12,7 +12,7 @@ import pandas as pd
 from ..data import DataError, add_data_options, load_market, market_from_args, market_of
 from ..features import FEATURES, make_features
 from ..labels import Labeller, load_regimes
-from ..models.transformer_regime import ModelConfig
+from ..models.transformer_regime import ModelConfig, add_device_option
 from ..utils import add_verbose, check_output_path, echo, float_arg, int_arg, path_arg, run_command
 from ..utils import SAVED_MODEL, progress_enabled
 from .evaluate import evaluate
@@ -37,10 +37,11 @@ def train_regime_model(mkt:pd.DataFrame, # frame from `load_market`: the data tr
                        labeller:Labeller|None=None, # an already fitted labeller; default: KMeans on the training rows
                        init:RegimeModel|None=None, # a trained model whose weights start the fit (warm start)
                        progress:bool|None=None, # progress bar (default: interactive terminals only)
+                       device:str|None=None, # where to train: 'auto', 'cpu', 'cuda' (`pick_device`); None: the CPU
                       ) -> RegimeModel:
     "Fit labeller, scaler and Transformer on `mkt` with a chronological validation split; the model records the market."
     model = RegimeModel(model_config, cfg).fit(make_features(mkt)[FEATURES], labeller=labeller, init=init,
-                                               progress=progress)
+                                               progress=progress, device=device)
     model.market_ = market_of(mkt)
     return model
 
@@ -84,6 +85,7 @@ def train_parser(p:argparse.ArgumentParser|None=None, # parser to fill (e.g. a `
     p.add_argument('--regimes', type=path_arg, default=None, help='regimes parquet from save_regimes (chapter 02): train on its '
                    'labeller (default: KMeans fitted on the training rows)')
     p.add_argument('--out', default=SAVED_MODEL, help='checkpoint path')
+    add_device_option(p)
     return add_verbose(p)
 
 # %% ../../nbs/04_training.ipynb #97ac516c
@@ -95,7 +97,7 @@ def run_train(a:argparse.Namespace, # parsed `train_parser` arguments
     t0 = time.perf_counter()
     mkt = market_from_args(a)
     labeller = labeller_from_regimes(a.regimes, mkt) if a.regimes is not None else None
-    trained = train_regime_model(mkt, cfg, labeller=labeller, progress=progress_enabled())
+    trained = train_regime_model(mkt, cfg, labeller=labeller, progress=progress_enabled(), device=a.device)
     secs = time.perf_counter() - t0
     out = save_checkpoint(trained, out)
     first, last = trained.train_range_
