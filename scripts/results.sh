@@ -33,6 +33,11 @@ mkdir -p nbs/walkforward_results/scale  # chapter 06's scale-out table: serial, 
 .venv/bin/python bench/walkforward_scale.py --json nbs/walkforward_results/scale/benchmark.json \
   > nbs/walkforward_results/scale/.run.txt
 mv nbs/walkforward_results/scale/.run.txt nbs/walkforward_results/scale/run.txt
+mkdir -p nbs/speed_results  # chapter 04f: MFU of one network and of stacked ones, a seed ensemble both ways (about 4 minutes)
+.venv/bin/python bench/model_speed.py --profile > nbs/speed_results/.model_speed.txt 2>/dev/null
+mv nbs/speed_results/.model_speed.txt nbs/speed_results/model_speed.txt
+.venv/bin/python bench/ensemble_training.py > nbs/speed_results/.ensemble_training.txt
+mv nbs/speed_results/.ensemble_training.txt nbs/speed_results/ensemble_training.txt
 mkdir -p nbs/forecast_results nbs/allocation_results
 for t in forward_vol forward_drawdown; do  # chapter 07: both targets, four horizons, 20 folds, 13 methods (about 15 minutes)
   .venv/bin/python -m deepregime.forecasting --target $t --horizon 1 5 10 21 --features extended \
