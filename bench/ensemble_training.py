@@ -4,9 +4,10 @@
 
 The workload is chapter 07's `transformer_ensemble` on one fold: `TransformerForecaster`s (its default network and
 training settings, horizons 1, 5, 10, 21, the `extended` feature set, forward-volatility targets with the training
-rows' threshold) on the days 2005-2019, seeds 0, 1, ... Each thread count runs both ways in turns (one by one,
-together, one by one, together) and reports the medians, the speed-up, and how far the forecasts of the two ways
-are apart (float rounding of the batched arithmetic only when the epochs run are the same).
+rows' threshold) on the days to 2019 (from 2000 less the features' warm-up), seeds 0, 1, ... Each thread count runs
+both ways in turns (one by one, together, one by one, together) and reports the medians, the speed-up, and how far
+the forecasts of the two ways are apart (float rounding of the batched arithmetic only when the epochs run are the
+same). Then the same gap after `--gap-epochs` epochs (default 1 and 3): how the rounding grows through training.
 """
 import argparse, os, statistics, time
 
@@ -36,12 +37,19 @@ def fold(data_dir=None):
     return feats, pd.DataFrame(Y).reindex(feats.index)
 
 
+def gap_of(together, alone, feats):
+    "The largest difference of any forecast probability between the two fits of each seed."
+    return max(float(np.abs(t.horizon_proba(feats).to_numpy() - o.horizon_proba(feats).to_numpy()).max())
+               for t, o in zip(together, alone))
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--seeds', type=int, default=3, help='ensemble members (default 3, as chapter 07)')
     p.add_argument('--threads', type=int, nargs='+', default=[1, 2], help='torch threads to measure (default 1 2)')
     p.add_argument('--epochs', type=int, default=None, help='most epochs (default: the forecaster default)')
     p.add_argument('--rounds', type=int, default=2, help='turns of each way per thread count (default 2)')
+    p.add_argument('--gap-epochs', type=int, nargs='*', default=[1, 3], help='also the gap after these epochs (default 1 3)')
     a = p.parse_args(argv)
     feats, Y = fold()
     extra = {} if a.epochs is None else {'epochs': a.epochs}
@@ -61,12 +69,15 @@ def main(argv=None):
                 secs[batched].append(time.perf_counter() - t0)
                 if batched: together = fitted
                 else: alone = fitted
-        gap = max(float(np.abs(t.horizon_proba(feats).to_numpy() - o.horizon_proba(feats).to_numpy()).max())
-                  for t, o in zip(together, alone))
+        gap = gap_of(together, alone, feats)
         epochs = ','.join(str(len(f.history_)) for f in alone) + ' / ' + ','.join(str(len(f.history_)) for f in together)
         one, tog = statistics.median(secs[False]), statistics.median(secs[True])
         print(f'{th:7d}  {one:12.1f}  {tog:10.1f}  {one / tog:7.2f}x  {epochs:>12s}  {gap:9.1e}')
     print('epochs run: per seed, one by one / together; max |dp|: largest difference of any forecast probability')
+    for e in a.gap_epochs:
+        alone, together = (fit_forecasters([TransformerForecaster(horizons=HORIZONS, seed=s, epochs=e)
+                                            for s in range(a.seeds)], feats, Y, batched=b) for b in (False, True))
+        print(f'after {e} epoch{"s" if e > 1 else ""}: max |dp| {gap_of(together, alone, feats):.1e}')
 
 
 if __name__ == '__main__':

@@ -223,7 +223,8 @@ def main(args):
           f'FlopCounterMode: {split})')
     print(f'fp32 matmul peak, measured in this run: {peak / 1e9:.0f} GFLOP/s (torch.mm 2048 x 2048, '
           f'{torch.get_num_threads()} threads, timed in turns with the training steps)')
-    print('MFU = train win/s x FLOPs per window / that peak (the bf16 row too: against the fp32 peak)')
+    print('MFU = train win/s x FLOPs per window / that peak, with the FLOPs of the default model for every row (the '
+          "baseline's own step does more: its last layer is not pruned; the bf16 row: against the fp32 peak)")
     if args.profile:
         share, step_s = profile_step(train_step_fn(build(ours, args.seed), args.batch, args.seed))
         mm = sum(v for k, v in share.items() if k in MATMUL_OPS)

@@ -34,7 +34,7 @@ mkdir -p nbs/walkforward_results/scale  # chapter 06's scale-out table: serial, 
   > nbs/walkforward_results/scale/.run.txt
 mv nbs/walkforward_results/scale/.run.txt nbs/walkforward_results/scale/run.txt
 mkdir -p nbs/speed_results  # chapter 04f: MFU of one network and of stacked ones, a seed ensemble both ways (about 4 minutes)
-.venv/bin/python bench/model_speed.py --profile > nbs/speed_results/.model_speed.txt 2>/dev/null
+.venv/bin/python bench/model_speed.py --profile > nbs/speed_results/.model_speed.txt
 mv nbs/speed_results/.model_speed.txt nbs/speed_results/model_speed.txt
 .venv/bin/python bench/ensemble_training.py > nbs/speed_results/.ensemble_training.txt
 mv nbs/speed_results/.ensemble_training.txt nbs/speed_results/ensemble_training.txt
@@ -47,4 +47,4 @@ done
 .venv/bin/python -m deepregime.allocation --json nbs/allocation_results/allocation.json --plots nbs/allocation_results \
   > nbs/allocation_results/.run.txt  # chapter 08
 mv nbs/allocation_results/.run.txt nbs/allocation_results/run.txt
-bash scripts/run_notebooks.sh index 05_backtest 06_walkforward 07_forecasting 08_allocation 09_cli
+bash scripts/run_notebooks.sh index 04f_batched 05_backtest 06_walkforward 07_forecasting 08_allocation 09_cli

@@ -10,7 +10,7 @@ from torch import nn
 from fastcore.basics import patch
 from torch.func import stack_module_state
 
-from .transformer_regime import ModelConfig, RegimeTransformer, dropout_mask, mask_from_bits
+from .transformer_regime import ModelConfig, RegimeTransformer, dropout_mask, mask_from_bits, random_int16
 
 # %% auto #0
 __all__ = ['stacked_linear', 'stacked_layer_norm', 'stacked_dropout', 'StackedTransformer']
@@ -45,7 +45,7 @@ def stacked_dropout(x:torch.Tensor, # `(K, B, ...)`: network k's rows in `x[k]`
     if all(s == B for s in sizes):  # one buffer, network k's 64-bit draws in row k, turned into masks at once
         n = x[0].numel()
         bits = torch.empty(K, (n + 3) // 4, dtype=torch.int64, device=x.device)
-        for row, g in zip(bits, generators): row.random_(-2**63, None, generator=g)
+        for row, g in zip(bits, generators): random_int16(n, g, out=row)
         mask = mask_from_bits(bits.view(torch.int16)[:, :n].reshape(x.shape), p)
     else:
         mask = torch.ones(x.shape, device=x.device)
@@ -74,11 +74,17 @@ class StackedTransformer(nn.Module):
         "Name (as in the `RegimeTransformer` state dict) -> stacked weight `(K, ...)`."
         return dict(zip(self.names, self.weights))
 
+    def state(self, k:int, # which network
+             ) -> dict:
+        "Network `k`'s weights as a `RegimeTransformer` state dict (copies)."
+        return {n: w[k].detach().clone() for n, w in self.params().items()}
+
     def network(self, k:int, # which network
                ) -> RegimeTransformer:
         "Network `k` as a `RegimeTransformer` (a copy of its current weights)."
-        net = RegimeTransformer(self.config).to(self.weights[0].device)
-        net.load_state_dict({n: w[k].detach().clone() for n, w in self.params().items()})
+        with torch.random.fork_rng(devices=[]):  # building a network draws initial weights: leave torch's stream as it was
+            net = RegimeTransformer(self.config).to(self.weights[0].device)
+        net.load_state_dict(self.state(k))
         return net
 
 # %% ../../nbs/03a_stacked.ipynb #3f04cbfd

@@ -17,8 +17,9 @@ log = logging.getLogger(__name__)
 
 # %% auto #0
 __all__ = ['log', 'ModelConfig', 'pick_device', 'add_device_option', 'WindowClassifier', 'PlainTransformerBaseline',
-           'train_step_fn', 'predict_step_fn', 'interleaved_timings', 'dropout_mask', 'mask_from_bits', 'fast_dropout',
-           'PackedSelfAttention', 'FastEncoderLayer', 'FastEncoder', 'RegimeTransformer', 'compile_model']
+           'train_step_fn', 'predict_step_fn', 'interleaved_timings', 'dropout_mask', 'random_int16', 'mask_from_bits',
+           'fast_dropout', 'PackedSelfAttention', 'FastEncoderLayer', 'FastEncoder', 'RegimeTransformer',
+           'compile_model']
 
 # %% ../../nbs/03_model.ipynb #99b688dc
 from ..utils import ConfigMixin
@@ -67,8 +68,9 @@ def pick_device(device:str|torch.device|None='auto', # 'auto', 'cpu', 'cuda' or 
     name = 'auto' if device is None else str(device)
     if name == 'auto': return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
     try: dev = torch.device(name)
-    except (RuntimeError, ValueError): raise ValueError(f"unknown device {name!r}: expected auto, cpu, cuda or cuda:N") from None
-    if dev.type not in ('cpu', 'cuda'): raise ValueError(f"unknown device {name!r}: expected auto, cpu, cuda or cuda:N")
+    except (RuntimeError, ValueError): dev = None
+    if dev is None or dev.type not in ('cpu', 'cuda'):
+        raise ValueError(f"unknown device {name!r}: expected auto, cpu, cuda or cuda:N")
     if dev.type == 'cuda':
         n = torch.cuda.device_count() if torch.cuda.is_available() else 0
         if (dev.index or 0) >= n: raise ValueError(f'device {name!r} is not available: this machine has {n} CUDA '
@@ -223,9 +225,16 @@ def dropout_mask(shape:tuple, # shape of the mask
                  device:torch.device|str|None=None, # where the mask lives
                 ) -> torch.Tensor:
     "A float32 mask of 0 (probability `round(p·65536)/65536`) and `1/(1−p)`, 16 random bits per entry."
-    n = math.prod(shape)
-    bits = torch.empty((n + 3) // 4, dtype=torch.int64, device=device).random_(-2**63, None, generator=generator)
-    return mask_from_bits(bits.view(torch.int16)[:n].view(shape), p)  # 4 independent uniform int16 per 64-bit draw
+    return mask_from_bits(random_int16(math.prod(shape), generator, device).view(shape), p)
+
+def random_int16(n:int, # how many
+                 generator:torch.Generator|None=None, # random source; None = torch's default generator
+                 device:torch.device|str|None=None, # where they live
+                 out:torch.Tensor|None=None, # an int64 buffer of `(n + 3) // 4` draws to fill instead of a new one
+                ) -> torch.Tensor:
+    "`n` uniform random int16, four from each 64-bit draw of `generator` (a view of the draws)."
+    bits = torch.empty((n + 3) // 4, dtype=torch.int64, device=device) if out is None else out
+    return bits.random_(-2**63, None, generator=generator).view(torch.int16)[:n]  # the full 64-bit range
 
 def mask_from_bits(bits:torch.Tensor, # uniform random int16, the mask's shape
                    p:float, # drop probability, rounded to a multiple of 1/65536

@@ -37,6 +37,7 @@ class StackedAdamW:
         self.exp_avg_sq = [torch.zeros_like(p) for p in self.params]
 
     def zero_grad(self):
+        "Forget the gradients of the stacked weights."
         for p in self.params: p.grad = None
 
     @torch.no_grad()
@@ -60,22 +61,29 @@ class StackedAdamW:
                 for t, T in ((p, P), (m, M), (v, V)): t.index_copy_(0, idx, T)
 
     def keep(self, nets:list, # the networks that stay, in their new order
+             params:list, # the stacked weights of a stack rebuilt with those networks only
             ):
-        "Drop the other networks' state (after the stack has been rebuilt with `nets` only)."
+        "Go on with networks `nets` only, whose weights are now `params`: the others' state is dropped."
+        self.params = list(params)
         idx = torch.as_tensor(np.asarray(nets, int), device=self.params[0].device)
         self.exp_avg = [m[idx] for m in self.exp_avg]
         self.exp_avg_sq = [v[idx] for v in self.exp_avg_sq]
         self.lr, self.weight_decay, self.steps = self.lr[nets], self.weight_decay[nets], self.steps[nets]
 
 # %% ../../nbs/04f_batched.ipynb #c68c95d3
-def _stacked_loss(logits:torch.Tensor, y:torch.Tensor, sizes:list, weights:list) -> torch.Tensor:
-    "Cross-entropy per network `(K,)` on its first `sizes[k]` rows, weighted by class as `F.cross_entropy(weight=)`."
+def _weighted_nll(logits:torch.Tensor, y:torch.Tensor, sizes:list, weights:list) -> tuple:
+    "Per network `(K,)`: the class-weighted sum of the negative log-likelihoods of its first `sizes[k]` rows, the weights' sum."
     K, B, _ = logits.shape
     nll = -torch.log_softmax(logits, -1).gather(-1, y.unsqueeze(-1)).squeeze(-1)  # (K, B)
     rows = torch.arange(B, device=y.device)[None] < torch.as_tensor(sizes, device=y.device)[:, None]
     wy = torch.stack([w[y[k]] if w is not None else torch.ones(B, device=y.device) for k, w in enumerate(weights)])
     wy = wy * rows
-    return (wy * nll).sum(1) / wy.sum(1).clamp(min=1e-12)
+    return (wy * nll).sum(1), wy.sum(1)
+
+def _stacked_loss(logits:torch.Tensor, y:torch.Tensor, sizes:list, weights:list) -> torch.Tensor:
+    "Cross-entropy per network `(K,)` on its first `sizes[k]` rows, weighted by class as `F.cross_entropy(weight=)`."
+    num, den = _weighted_nll(logits, y, sizes, weights)
+    return num / den.clamp(min=1e-12)
 
 def _stack_rows(X:list, idx:list, device) -> tuple:
     "Rows `X[k][idx[k]]` of each network (None: none) padded to one `(K, B, ...)` tensor, and the row counts."
@@ -99,15 +107,13 @@ def _val_losses(st:StackedTransformer, Xva:list, yva:list, weights:list, bs:int=
         idx = [torch.arange(s, min(s + bs, m)) if s < m else None for m in n]
         X, sizes = _stack_rows(Xva, idx, dev)
         y, _ = _stack_rows(yva, idx, dev)
-        nll = -torch.log_softmax(st(X), -1).gather(-1, y.unsqueeze(-1)).squeeze(-1)
-        for k, m in enumerate(sizes):
-            if not m: continue
-            wy = weights[k][y[k, :m]] if weights[k] is not None else torch.ones(m, device=dev)
-            tot[k] += float((wy * nll[k, :m]).sum()); den[k] += float(wy.sum())
+        num, wsum = _weighted_nll(st(X), y, sizes, weights)
+        tot += num.double().cpu().numpy(); den += wsum.double().cpu().numpy()
     return [float(t / d) if m else None for t, d, m in zip(tot, den, n)]
 
 # %% ../../nbs/04f_batched.ipynb #4cee677d
 def _check_jobs(networks, data, cfgs):
+    "Raise a `ValueError` unless there is one data set and one `TrainConfig` per network, each usable."
     if not (len(networks) == len(data) == len(cfgs)) or not networks:
         raise ValueError(f'fit_networks: {len(networks)} networks, {len(data)} data sets and {len(cfgs)} configs; '
                          'need one of each per network, at least one')
@@ -162,18 +168,18 @@ def fit_networks(networks:list, # K `RegimeTransformer`s of one `ModelConfig`, t
                 row['val_loss'] = val[j]
                 if val[j] < best[k] - 1e-6:
                     best[k], wait[k] = val[j], 0
-                    best_state[k] = {n: w[j].detach().clone() for n, w in st.params().items()}
+                    best_state[k] = st.state(j)
                 else: wait[k] += 1
             hist[k].append(row)
             if wait[k] < cfgs[k].patience and ep + 1 < cfgs[k].epochs: stay.append(j)
-            else: networks[k].load_state_dict(best_state[k] or st.network(j).state_dict())
+            else: networks[k].load_state_dict(best_state[k] or st.state(j))
         if len(stay) < len(live):
             if not stay: break
             kept = [live[j] for j in stay]
             for j, k in enumerate(live):  # the current weights of the networks that go on, into the new stack
-                if j in stay: networks[k].load_state_dict(st.network(j).state_dict())
+                if j in stay: networks[k].load_state_dict(st.state(j))
             st, live = StackedTransformer([networks[k] for k in kept]), kept
-            opt.params = list(st.weights); opt.keep(stay)
+            opt.keep(stay, st.weights)
         bar.set_postfix(networks=len(live))
     for net in networks: net.eval()
     return [pd.DataFrame(h).set_index('epoch') for h in hist]
@@ -187,6 +193,6 @@ def fit_forecasters(forecasters:list, # `TransformerForecaster`s (not yet fitted
     "Fit every forecaster on `features, y`: the same fitted forecasters either way, to float rounding."
     if not batched: return [f.fit(features, y) for f in forecasters]
     jobs, t0 = [f.training_job(features, y) for f in forecasters], time.perf_counter()
-    hists = fit_networks([j['network'] for j in jobs], [j['data'] for j in jobs], [j['cfg'] for j in jobs])
+    hists = fit_networks([j['network'] for j in jobs], [j['data'] for j in jobs], [j['cfg'] for j in jobs], progress=False)
     log.info('%d TransformerForecasters trained together in %.1f s', len(jobs), time.perf_counter() - t0)
     return [f.set_trained(j, h) for f, j, h in zip(forecasters, jobs, hists)]
