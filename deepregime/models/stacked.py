@@ -66,9 +66,9 @@ class StackedTransformer(nn.Module):
         if any(n.config != c for n in networks): raise ValueError('the networks to stack differ in their ModelConfig')
         if c.precision != 'float32': raise ValueError(f'stacked networks run in float32 only, got precision={c.precision!r}')
         self.config, self.n_networks = c, len(networks)
-        params, _ = stack_module_state(networks)
+        params, _ = stack_module_state(networks)  # new stacked tensors: the networks' own weights stay apart
         self.names = list(params)
-        self.weights = nn.ParameterList([nn.Parameter(v.detach().clone()) for v in params.values()])
+        self.weights = nn.ParameterList([nn.Parameter(v.detach()) for v in params.values()])
 
     def params(self) -> dict:
         "Name (as in the `RegimeTransformer` state dict) -> stacked weight `(K, ...)`."

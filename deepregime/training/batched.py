@@ -46,17 +46,18 @@ class StackedAdamW:
         "One AdamW update of networks `nets`; the others keep their weights and moments."
         (b1, b2), nets = self.betas, np.asarray(nets, int)
         self.steps[nets] += 1
-        bc1, bc2 = 1 - b1 ** self.steps[nets], 1 - b2 ** self.steps[nets]
+        lr, steps, p0 = self.lr[nets], self.steps[nets], self.params[0]
+        decay, step_size, bc2_sqrt = (torch.as_tensor(a, dtype=p0.dtype, device=p0.device) for a in  # per network
+                                      (1 - lr * self.weight_decay[nets], lr / (1 - b1 ** steps), np.sqrt(1 - b2 ** steps)))
         whole = len(nets) == len(self.lr) and (nets == np.arange(len(self.lr))).all()
-        idx = torch.as_tensor(nets, device=self.params[0].device)
+        idx = torch.as_tensor(nets, device=p0.device)
         for p, m, v in zip(self.params, self.exp_avg, self.exp_avg_sq):
             shape = (len(nets),) + (1,) * (p.ndim - 1)
-            col = lambda a: torch.as_tensor(a, dtype=p.dtype, device=p.device).view(shape)
             P, M, V, G = (p, m, v, p.grad) if whole else (p[idx], m[idx], v[idx], p.grad[idx])
-            P.mul_(col(1 - self.lr[nets] * self.weight_decay[nets]))
+            P.mul_(decay.view(shape))
             M.lerp_(G, 1 - b1)
             V.mul_(b2).addcmul_(G, G, value=1 - b2)
-            P.sub_(M * col(self.lr[nets] / bc1) / (V.sqrt() / col(np.sqrt(bc2))).add_(self.eps))
+            P.sub_(M * step_size.view(shape) / (V.sqrt() / bc2_sqrt.view(shape)).add_(self.eps))
             if not whole:
                 for t, T in ((p, P), (m, M), (v, V)): t.index_copy_(0, idx, T)
 
@@ -156,7 +157,7 @@ def fit_networks(networks:list, # K `RegimeTransformer`s of one `ModelConfig`, t
             took = [j for j, n in enumerate(sizes) if n]
             loss[took].sum().backward()
             opt.step(took)
-            for j in took: losses[j].append(loss[j].item())
+            for j, value in zip(took, loss[took].tolist()): losses[j].append(value)
         with_val = [data[k][2] is not None and len(data[k][2]) > 0 for k in live]
         val = _val_losses(st, [data[k][2] if v else None for k, v in zip(live, with_val)],
                           [data[k][3] if v else None for k, v in zip(live, with_val)],
